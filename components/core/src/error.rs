@@ -1,0 +1,339 @@
+//! The one JSON error of the HTTP API: `{"error":{"code":"not_found","message":"…"}}` plus its
+//! status. Every component maps its failures to a response through [`ApiError`].
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// What went wrong, as the client sees it: decides the status and the `code` string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// 400: malformed request (bad JSON, missing field, invalid id).
+    BadRequest,
+    /// 401: no valid credentials.
+    Unauthorized,
+    /// 403: authenticated but not allowed.
+    Forbidden,
+    /// 404: no such resource, or one the caller does not own.
+    NotFound,
+    /// 405: the path exists but not for this method.
+    MethodNotAllowed,
+    /// 409: the request conflicts with the current state.
+    Conflict,
+    /// 409: the database holds a migration this build does not have, or one that was modified.
+    MigrationConflict,
+    /// 413: the request body is too large.
+    PayloadTooLarge,
+    /// 422: well-formed but semantically invalid.
+    Unprocessable,
+    /// 429: rate limited.
+    TooManyRequests,
+    /// 500: a bug or an unexpected failure; details are only logged.
+    Internal,
+    /// 502: an upstream service (DigitalOcean, GitHub, Stripe, the hub) failed.
+    BadGateway,
+    /// 503: a dependency (database, store, gateway) is unavailable right now.
+    ServiceUnavailable,
+    /// 504: an upstream (e.g. a gateway awaiting an ack) did not answer in time.
+    GatewayTimeout,
+}
+
+impl ErrorKind {
+    /// The HTTP status code.
+    pub const fn status(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest => 400,
+            ErrorKind::Unauthorized => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::Conflict | ErrorKind::MigrationConflict => 409,
+            ErrorKind::PayloadTooLarge => 413,
+            ErrorKind::Unprocessable => 422,
+            ErrorKind::TooManyRequests => 429,
+            ErrorKind::Internal => 500,
+            ErrorKind::BadGateway => 502,
+            ErrorKind::ServiceUnavailable => 503,
+            ErrorKind::GatewayTimeout => 504,
+        }
+    }
+
+    /// The stable snake_case `code` of the JSON body.
+    pub const fn code(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::MigrationConflict => "migration_conflict",
+            ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::Unprocessable => "unprocessable",
+            ErrorKind::TooManyRequests => "too_many_requests",
+            ErrorKind::Internal => "internal",
+            ErrorKind::BadGateway => "bad_gateway",
+            ErrorKind::ServiceUnavailable => "service_unavailable",
+            ErrorKind::GatewayTimeout => "gateway_timeout",
+        }
+    }
+
+    /// A generic message that reveals nothing about the cause.
+    pub const fn default_message(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad request",
+            ErrorKind::Unauthorized => "missing or invalid credentials",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::MethodNotAllowed => "method not allowed",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::MigrationConflict => "database schema conflicts with this build",
+            ErrorKind::PayloadTooLarge => "request body too large",
+            ErrorKind::Unprocessable => "unprocessable request",
+            ErrorKind::TooManyRequests => "too many requests",
+            ErrorKind::Internal => "internal error",
+            ErrorKind::BadGateway => "upstream service failed",
+            ErrorKind::ServiceUnavailable => "service unavailable",
+            ErrorKind::GatewayTimeout => "upstream did not answer in time",
+        }
+    }
+
+    /// Whether this is a 5xx error, whose message must never carry internal detail.
+    pub const fn is_server_error(self) -> bool {
+        self.status() >= 500
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An error answered to a client: a kind plus a message meant for that client.
+///
+/// The message is sent as is. Constructors for 5xx kinds take no message and use the kind's
+/// generic one; log the cause (`eprintln!`) where it happens instead of putting it here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// Decides the status and `code`.
+    pub kind: ErrorKind,
+    /// Human-readable, client-safe explanation.
+    pub message: Cow<'static, str>,
+}
+
+impl ApiError {
+    /// An error of `kind` with a client-facing `message` (sent verbatim: never put internal
+    /// detail here; for 5xx prefer [`ApiError::from_kind`] or the fixed constructors).
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// An error of `kind` with its generic message.
+    pub const fn from_kind(kind: ErrorKind) -> Self {
+        ApiError {
+            kind,
+            message: Cow::Borrowed(kind.default_message()),
+        }
+    }
+
+    /// 400 with a message.
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::BadRequest, message)
+    }
+
+    /// 401 with the generic message.
+    pub const fn unauthorized() -> Self {
+        Self::from_kind(ErrorKind::Unauthorized)
+    }
+
+    /// 403 with a message.
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Forbidden, message)
+    }
+
+    /// 404 with a message.
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
+    /// 405 with the generic message.
+    pub const fn method_not_allowed() -> Self {
+        Self::from_kind(ErrorKind::MethodNotAllowed)
+    }
+
+    /// 409 with a message.
+    pub fn conflict(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Conflict, message)
+    }
+
+    /// 409 `migration_conflict` with a message naming the migration.
+    pub fn migration_conflict(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::MigrationConflict, message)
+    }
+
+    /// 413 with the generic message.
+    pub const fn payload_too_large() -> Self {
+        Self::from_kind(ErrorKind::PayloadTooLarge)
+    }
+
+    /// 422 with a message.
+    pub fn unprocessable(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Unprocessable, message)
+    }
+
+    /// 429 with the generic message.
+    pub const fn too_many_requests() -> Self {
+        Self::from_kind(ErrorKind::TooManyRequests)
+    }
+
+    /// 500 with a fixed generic message.
+    pub const fn internal() -> Self {
+        Self::from_kind(ErrorKind::Internal)
+    }
+
+    /// 502 with a fixed generic message.
+    pub const fn bad_gateway() -> Self {
+        Self::from_kind(ErrorKind::BadGateway)
+    }
+
+    /// 503 with a fixed generic message.
+    pub const fn service_unavailable() -> Self {
+        Self::from_kind(ErrorKind::ServiceUnavailable)
+    }
+
+    /// 504 with a fixed generic message.
+    pub const fn gateway_timeout() -> Self {
+        Self::from_kind(ErrorKind::GatewayTimeout)
+    }
+
+    /// The HTTP status code.
+    pub const fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
+    /// The snake_case `code`.
+    pub const fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// The response body: `{"error":{"code":"…","message":"…"}}`.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "error": { "code": self.code(), "message": self.message }
+        })
+        .to_string()
+    }
+}
+
+impl From<ErrorKind> for ApiError {
+    fn from(kind: ErrorKind) -> Self {
+        ApiError::from_kind(kind)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.code(), self.status(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const ALL: [ErrorKind; 14] = [
+        ErrorKind::BadRequest,
+        ErrorKind::Unauthorized,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::MethodNotAllowed,
+        ErrorKind::Conflict,
+        ErrorKind::MigrationConflict,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::Unprocessable,
+        ErrorKind::TooManyRequests,
+        ErrorKind::Internal,
+        ErrorKind::BadGateway,
+        ErrorKind::ServiceUnavailable,
+        ErrorKind::GatewayTimeout,
+    ];
+
+    #[test]
+    fn body_shape() {
+        let body: Value = serde_json::from_str(&ApiError::not_found("no such vps").to_json())
+            .expect("valid JSON");
+        assert_eq!(
+            body,
+            json!({"error": {"code": "not_found", "message": "no such vps"}})
+        );
+    }
+
+    #[test]
+    fn messages_are_escaped() {
+        let err = ApiError::bad_request("bad \"quote\" \\ and\nnewline");
+        let body: Value = serde_json::from_str(&err.to_json()).expect("valid JSON");
+        assert_eq!(body["error"]["message"], "bad \"quote\" \\ and\nnewline");
+    }
+
+    #[test]
+    fn statuses_and_codes() {
+        assert_eq!(ApiError::bad_request("x").status(), 400);
+        assert_eq!(ApiError::unauthorized().status(), 401);
+        assert_eq!(ApiError::forbidden("x").status(), 403);
+        assert_eq!(ApiError::not_found("x").status(), 404);
+        assert_eq!(ApiError::method_not_allowed().status(), 405);
+        assert_eq!(ApiError::conflict("x").status(), 409);
+        assert_eq!(
+            ApiError::migration_conflict("x").code(),
+            "migration_conflict"
+        );
+        assert_eq!(ApiError::migration_conflict("x").status(), 409);
+        assert_eq!(ApiError::payload_too_large().status(), 413);
+        assert_eq!(ApiError::unprocessable("x").status(), 422);
+        assert_eq!(ApiError::too_many_requests().status(), 429);
+        assert_eq!(ApiError::internal().status(), 500);
+        assert_eq!(ApiError::bad_gateway().status(), 502);
+        assert_eq!(ApiError::service_unavailable().status(), 503);
+        assert_eq!(ApiError::gateway_timeout().status(), 504);
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut codes: Vec<_> = ALL.iter().map(|k| k.code()).collect();
+        for code in &codes {
+            assert!(
+                code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{code}"
+            );
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ALL.len());
+    }
+
+    #[test]
+    fn server_errors_carry_generic_messages() {
+        for kind in ALL.into_iter().filter(|k| k.is_server_error()) {
+            let err = ApiError::from(kind);
+            assert_eq!(err.message, kind.default_message());
+        }
+        assert_eq!(ApiError::internal().message, "internal error");
+        assert!(!ErrorKind::NotFound.is_server_error());
+        assert!(ErrorKind::Internal.is_server_error());
+    }
+
+    #[test]
+    fn display_names_code_and_status() {
+        assert_eq!(
+            ApiError::conflict("taken").to_string(),
+            "conflict (409): taken"
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! chatcode core: ids, tokens, the JSON error type, migration planning and time, shared by
+//! every component, the hub and the tests.
+//!
+//! Pure library: no spin-sdk, no tokio. It builds for `wasm32-wasip2` and for the host, so the
+//! rules here are unit-tested with `cargo test -p chatcode-core`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod ids;
+pub mod migrations;
+pub mod time;
+pub mod token;
+
+mod hex;
+
+pub use error::{ApiError, ErrorKind};
+pub use ids::IdKind;
