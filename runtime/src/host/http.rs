@@ -1,0 +1,66 @@
+//! Outbound `wasi:http`: every request is checked against the component's
+//! `allowed_outbound_hosts` before anything touches the network.
+
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use super::ComponentContext;
+use crate::outbound::default_port;
+
+type ResponseFuture = Box<
+    dyn Future<
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), Error>> + Send>,
+                ),
+                Error,
+            >,
+        > + Send,
+>;
+
+/// The `wasi:http` hooks of one request.
+pub struct OutboundHooks {
+    component: Arc<ComponentContext>,
+}
+
+impl OutboundHooks {
+    /// Hooks enforcing `component`'s outbound policy.
+    pub fn new(component: Arc<ComponentContext>) -> Self {
+        Self { component }
+    }
+}
+
+impl WasiHttpHooks for OutboundHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> ResponseFuture {
+        drop(fut);
+        let uri = request.uri();
+        let scheme = uri.scheme_str().unwrap_or("https").to_string();
+        let host = uri.host().unwrap_or_default().to_string();
+        let port = uri
+            .port_u16()
+            .or_else(|| default_port(&scheme))
+            .unwrap_or(0);
+        if !self.component.outbound.allows(&scheme, &host, port) {
+            tracing::warn!(
+                component = %self.component.id,
+                "outbound request to {scheme}://{host}:{port} denied: not in allowed_outbound_hosts"
+            );
+            return Box::new(async { Err(Error::HttpRequestDenied) });
+        }
+        Box::new(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
+            ))
+        })
+    }
+}

@@ -1,0 +1,130 @@
+//! `fermyon:spin/key-value@2.0.0` on Spin's `spin_key_value` table.
+//!
+//! Spin's key-value has no TTL; values are opaque bytes. A component may open
+//! only the stores its manifest entry lists; anything else is `access-denied`.
+
+use wasmtime::component::Resource;
+
+use super::{
+    RequestState,
+    bindings::key_value::{self, Error},
+};
+use crate::storage::{Pool, run_blocking};
+
+/// The most stores one request may hold open at once.
+const MAX_OPEN_STORES: usize = 256;
+
+/// The host side of an open `store` resource.
+#[derive(Debug)]
+pub struct StoreHandle {
+    label: String,
+}
+
+impl key_value::Host for RequestState {}
+
+impl RequestState {
+    fn key_value_store(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<(Pool, String)> {
+        let store = self.table.get(handle)?;
+        Ok((self.stores.key_value.clone(), store.label.clone()))
+    }
+}
+
+impl key_value::HostStore for RequestState {
+    fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<StoreHandle>, Error>> {
+        if !self.component.key_value_allowed || label != crate::manifest::DEFAULT_LABEL {
+            return Ok(Err(Error::AccessDenied));
+        }
+        if self.open_key_value_stores >= MAX_OPEN_STORES {
+            return Ok(Err(Error::StoreTableFull));
+        }
+        self.open_key_value_stores += 1;
+        Ok(Ok(self.table.push(StoreHandle { label })?))
+    }
+
+    async fn get(
+        &mut self,
+        store: Resource<StoreHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        let (pool, label) = self.key_value_store(&store)?;
+        Ok(run_blocking(pool, move |conn| {
+            use rusqlite::OptionalExtension;
+            conn.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .query_row((label, key), |row| row.get(0))
+                .optional()
+        })
+        .await
+        .map_err(Error::Other))
+    }
+
+    async fn set(
+        &mut self,
+        store: Resource<StoreHandle>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        let (pool, label) = self.key_value_store(&store)?;
+        Ok(run_blocking(pool, move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute((label, key, value))
+            .map(drop)
+        })
+        .await
+        .map_err(Error::Other))
+    }
+
+    async fn delete(
+        &mut self,
+        store: Resource<StoreHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        let (pool, label) = self.key_value_store(&store)?;
+        Ok(run_blocking(pool, move |conn| {
+            conn.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .execute((label, key))
+                .map(drop)
+        })
+        .await
+        .map_err(Error::Other))
+    }
+
+    async fn exists(
+        &mut self,
+        store: Resource<StoreHandle>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, Error>> {
+        let (pool, label) = self.key_value_store(&store)?;
+        Ok(run_blocking(pool, move |conn| {
+            conn.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
+            )?
+            .query_row((label, key), |row| row.get(0))
+        })
+        .await
+        .map_err(Error::Other))
+    }
+
+    async fn get_keys(
+        &mut self,
+        store: Resource<StoreHandle>,
+    ) -> wasmtime::Result<Result<Vec<String>, Error>> {
+        let (pool, label) = self.key_value_store(&store)?;
+        Ok(run_blocking(pool, move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")?;
+            let keys = stmt.query_map([label], |row| row.get(0))?;
+            keys.collect()
+        })
+        .await
+        .map_err(Error::Other))
+    }
+
+    fn drop(&mut self, store: Resource<StoreHandle>) -> wasmtime::Result<()> {
+        self.table.delete(store)?;
+        self.open_key_value_stores = self.open_key_value_stores.saturating_sub(1);
+        Ok(())
+    }
+}

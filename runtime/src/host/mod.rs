@@ -1,0 +1,94 @@
+//! Per-request host state: WASI, wasi:http and the Spin interfaces.
+
+pub mod bindings;
+pub mod http;
+pub mod key_value;
+pub mod sqlite;
+pub mod variables;
+
+use std::{collections::HashMap, sync::Arc};
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::{outbound::OutboundPolicy, storage::Pool};
+
+/// What one component may use, resolved once at start-up.
+#[derive(Debug)]
+pub struct ComponentContext {
+    /// The component id.
+    pub id: String,
+    /// Whether it lists the `default` key-value store.
+    pub key_value_allowed: bool,
+    /// Whether it lists the `default` database.
+    pub sqlite_allowed: bool,
+    /// Its variables, templates expanded.
+    pub variables: HashMap<String, String>,
+    /// Its `allowed_outbound_hosts`.
+    pub outbound: OutboundPolicy,
+}
+
+/// Stores shared by every request of the app.
+#[derive(Debug, Clone)]
+pub struct AppStores {
+    /// The `default` key-value store.
+    pub key_value: Pool,
+    /// The `default` SQLite database.
+    pub database: Pool,
+}
+
+/// The `T` of each request's `Store<T>`.
+pub struct RequestState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: http::OutboundHooks,
+    component: Arc<ComponentContext>,
+    stores: AppStores,
+    open_key_value_stores: usize,
+    open_connections: usize,
+}
+
+impl RequestState {
+    /// State for one request to `component`.
+    pub fn new(wasi: WasiCtx, component: Arc<ComponentContext>, stores: AppStores) -> Self {
+        Self {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: http::OutboundHooks::new(component.clone()),
+            component,
+            stores,
+            open_key_value_stores: 0,
+            open_connections: 0,
+        }
+    }
+}
+
+impl WasiView for RequestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for RequestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Adds WASI 0.2, wasi:http and the Spin interfaces to `linker`.
+pub fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    bindings::SpinHost::add_to_linker::<_, HasSelf<RequestState>>(linker, |s| s)?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! `fermyon:spin/sqlite@2.0.0` on the `default` database file.
+//!
+//! Each `connection` resource owns its own pooled SQLite connection, taken on
+//! first use, so `BEGIN … COMMIT` across `execute` calls is that guest's own
+//! transaction; an unfinished one is rolled back when the resource goes away.
+
+use std::sync::{Arc, Mutex};
+
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use wasmtime::component::Resource;
+
+use super::{
+    RequestState,
+    bindings::sqlite::{self, Error, QueryResult, RowResult, Value},
+};
+use crate::storage::{Pool, Pooled};
+
+/// The most connections one request may hold open at once.
+const MAX_OPEN_CONNECTIONS: usize = 64;
+
+/// The host side of an open `connection` resource.
+#[derive(Debug, Clone)]
+pub struct ConnectionHandle {
+    pool: Pool,
+    conn: Arc<Mutex<Option<Pooled>>>,
+}
+
+impl sqlite::Host for RequestState {}
+
+impl sqlite::HostConnection for RequestState {
+    async fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, Error>> {
+        if !self.component.sqlite_allowed || database != crate::manifest::DEFAULT_LABEL {
+            return Ok(Err(Error::AccessDenied));
+        }
+        if self.open_connections >= MAX_OPEN_CONNECTIONS {
+            return Ok(Err(Error::Io(format!(
+                "too many open connections (at most {MAX_OPEN_CONNECTIONS} per request)"
+            ))));
+        }
+        self.open_connections += 1;
+        let handle = ConnectionHandle {
+            pool: self.stores.database.clone(),
+            conn: Arc::new(Mutex::new(None)),
+        };
+        Ok(Ok(self.table.push(handle)?))
+    }
+
+    async fn execute(
+        &mut self,
+        connection: Resource<ConnectionHandle>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> wasmtime::Result<Result<QueryResult, Error>> {
+        let handle = self.table.get(&connection)?.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut slot = handle.conn.lock().map_err(|_| Error::InvalidConnection)?;
+            if slot.is_none() {
+                *slot = Some(handle.pool.get().map_err(|e| Error::Io(e.to_string()))?);
+            }
+            let conn = slot.as_mut().ok_or(Error::InvalidConnection)?;
+            execute(conn, &statement, parameters).map_err(|e| Error::Io(e.to_string()))
+        })
+        .await;
+        Ok(result.unwrap_or_else(|e| Err(Error::Io(format!("query task failed: {e}")))))
+    }
+
+    fn drop(&mut self, connection: Resource<ConnectionHandle>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        self.open_connections = self.open_connections.saturating_sub(1);
+        Ok(())
+    }
+}
+
+fn execute(
+    conn: &rusqlite::Connection,
+    statement: &str,
+    parameters: Vec<Value>,
+) -> rusqlite::Result<QueryResult> {
+    let mut stmt = conn.prepare_cached(statement)?;
+    let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    let params = rusqlite::params_from_iter(parameters.into_iter().map(to_sql));
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let values = (0..columns.len())
+            .map(|i| row.get_ref(i).map(from_sql))
+            .collect::<rusqlite::Result<_>>()?;
+        out.push(RowResult { values });
+    }
+    Ok(QueryResult { columns, rows: out })
+}
+
+fn to_sql(value: Value) -> SqlValue {
+    match value {
+        Value::Integer(i) => SqlValue::Integer(i),
+        Value::Real(f) => SqlValue::Real(f),
+        Value::Text(s) => SqlValue::Text(s),
+        Value::Blob(b) => SqlValue::Blob(b),
+        Value::Null => SqlValue::Null,
+    }
+}
+
+fn from_sql(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}

@@ -1,0 +1,200 @@
+//! An embedded Spin-compatible runtime for chatcode.
+//!
+//! It reads a `spin.toml` (manifest v2) and serves its WASI 0.2 HTTP
+//! components on wasmtime the way `spin up` does for everything chatcode
+//! uses: Spin's routing and request headers, key-value and SQLite on Spin's
+//! files, variables, and outbound HTTP limited to `allowed_outbound_hosts`.
+//! The `chatcode-runtime` binary and the `chatcode` launcher both use it.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod builder;
+pub mod cli;
+pub mod engine;
+pub mod host;
+pub mod manifest;
+pub mod outbound;
+pub mod router;
+pub mod server;
+pub mod storage;
+pub mod variables;
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use hyper::{server::conn::http1, service::service_fn};
+use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+use crate::{
+    app::{App, StatePaths},
+    engine::EpochTicker,
+    manifest::LoadedManifest,
+    server::{Limits, Server},
+};
+
+/// How to run an app.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RuntimeOptions {
+    /// Path of `spin.toml`.
+    pub manifest: PathBuf,
+    /// State directory; defaults to `.spin` next to the manifest, like Spin.
+    pub data_dir: Option<PathBuf>,
+    /// Compiled-code cache; defaults to `<data_dir>/cache`.
+    pub cache_dir: Option<PathBuf>,
+    /// `--variable` values.
+    pub variables: BTreeMap<String, String>,
+    /// A snapshot of the process environment (for `SPIN_VARIABLE_*`).
+    pub environment: BTreeMap<String, String>,
+    /// Concurrent instances; past it requests answer 503 (Spin's default is 1,000).
+    pub max_instances: u32,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Longest a component may take to respond.
+    pub request_timeout: Duration,
+}
+
+impl RuntimeOptions {
+    /// Defaults for the manifest at `manifest`.
+    pub fn new(manifest: impl Into<PathBuf>) -> Self {
+        Self {
+            manifest: manifest.into(),
+            data_dir: None,
+            cache_dir: None,
+            variables: BTreeMap::new(),
+            environment: BTreeMap::new(),
+            max_instances: 1000,
+            max_body_bytes: 10 << 20,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// The state directory in effect.
+    pub fn state_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| match self.manifest.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.join(".spin"),
+                _ => PathBuf::from(".spin"),
+            })
+    }
+}
+
+/// An app loaded and ready to serve.
+pub struct Runtime {
+    server: Arc<Server>,
+    _ticker: EpochTicker,
+}
+
+/// A running server; dropping it does not stop it, call [`Serving::shutdown`].
+pub struct Serving {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Runtime {
+    /// Loads the manifest, resolves variables, opens stores and compiles the
+    /// components. Fails with a message naming what is wrong.
+    pub fn load(options: &RuntimeOptions) -> anyhow::Result<Self> {
+        let manifest = LoadedManifest::load(&options.manifest)?;
+        let state = StatePaths {
+            dir: options.state_dir(),
+        };
+        std::fs::create_dir_all(&state.dir)
+            .with_context(|| format!("creating the state directory {}", state.dir.display()))?;
+        let cache_dir = options
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| state.dir.join("cache"));
+        let cache_dir = std::path::absolute(&cache_dir)
+            .with_context(|| format!("resolving {}", cache_dir.display()))?;
+        let engine = engine::new_engine(options.max_instances, Some(&cache_dir))?;
+        let ticker = EpochTicker::start(&engine)?;
+        let app = App::load(
+            &engine,
+            &manifest,
+            &options.variables,
+            &options.environment,
+            &state,
+        )?;
+        let limits = Limits {
+            max_body_bytes: options.max_body_bytes,
+            request_timeout: options.request_timeout,
+        };
+        let server = Server::new(engine, app, limits, options.max_instances as usize);
+        Ok(Self {
+            server: Arc::new(server),
+            _ticker: ticker,
+        })
+    }
+
+    /// The loaded app.
+    pub fn app(&self) -> &App {
+        self.server.app()
+    }
+
+    /// The engine the app's components are compiled for.
+    pub fn engine(&self) -> &wasmtime::Engine {
+        self.server.engine()
+    }
+
+    /// Serves on `listener` until [`Serving::shutdown`].
+    pub fn serve(self, listener: TcpListener) -> anyhow::Result<Serving> {
+        let addr = listener.local_addr()?;
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let graceful = GracefulShutdown::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let (stream, client) = match accepted {
+                            Ok(pair) => pair,
+                            Err(e) => {
+                                tracing::warn!("accept failed: {e}");
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                                continue;
+                            }
+                        };
+                        let server = self.server.clone();
+                        let service = service_fn(move |req| server.clone().handle(req, client));
+                        let conn = http1::Builder::new()
+                            .keep_alive(true)
+                            .serve_connection(TokioIo::new(stream), service);
+                        let conn = graceful.watch(conn);
+                        tokio::spawn(async move {
+                            if let Err(e) = conn.await {
+                                tracing::debug!("connection from {client} ended: {e}");
+                            }
+                        });
+                    }
+                    _ = stopped.changed() => break,
+                }
+            }
+            drop(listener);
+            if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!("connections still open after 10 s; closing them");
+            }
+            drop(self);
+        });
+        Ok(Serving { addr, stop, task })
+    }
+}
+
+impl Serving {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to 10 s), returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,282 @@
+//! Serving HTTP: one fresh instance per request, as `spin up` does for WASI 0.2.
+//!
+//! Each request is routed, bounded (body size, concurrent instances, time),
+//! handed to the component on its own task, and logged with its outcome. A
+//! trap answers 500 to that request only.
+
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited, combinators::UnsyncBoxBody};
+use hyper::body::Incoming;
+use tokio::sync::{Semaphore, oneshot};
+use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime_wasi_http::{WasiHttpView, p2::bindings::http::types::Scheme};
+
+use crate::{app::App, engine::EPOCH_TICK, host::RequestState};
+
+/// Boxed error carried by response bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// Response body: either ours or the component's stream.
+pub type Body = UnsyncBoxBody<Bytes, BoxError>;
+
+/// Limits applied to every request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Longest a component may take to produce its response.
+    pub request_timeout: Duration,
+}
+
+/// Everything a request needs, shared by all connections.
+pub struct Server {
+    engine: Engine,
+    app: App,
+    limits: Limits,
+    instances: Arc<Semaphore>,
+    max_instances: usize,
+}
+
+impl Server {
+    /// Wraps a loaded app.
+    pub fn new(engine: Engine, app: App, limits: Limits, max_instances: usize) -> Self {
+        Self {
+            engine,
+            app,
+            limits,
+            instances: Arc::new(Semaphore::new(max_instances)),
+            max_instances,
+        }
+    }
+
+    /// The loaded app.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Handles one request and logs it.
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        client: SocketAddr,
+    ) -> Result<Response<Body>, Infallible> {
+        let started = Instant::now();
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let (component, response) = self.dispatch(req, client).await;
+        tracing::info!(
+            target: "request",
+            %method,
+            path,
+            component = component.as_deref().unwrap_or("-"),
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+        );
+        Ok(response)
+    }
+
+    async fn dispatch(
+        self: &Arc<Self>,
+        req: Request<Incoming>,
+        client: SocketAddr,
+    ) -> (Option<String>, Response<Body>) {
+        let path = req.uri().path();
+        if path == "/.well-known/spin/health" {
+            return (None, text(StatusCode::OK, "OK"));
+        }
+        if path == "/.well-known/spin/info" {
+            let mut info = serde_json::json!({ "name": self.app.name });
+            if let Some(version) = &self.app.version {
+                info["version"] = version.clone().into();
+            }
+            return (None, json(StatusCode::OK, &info));
+        }
+        let Some(route) = self.app.router.route(path) else {
+            return (None, empty(StatusCode::NOT_FOUND));
+        };
+        let component = route.component.clone();
+        let response = self.run(req, client, route).await;
+        (Some(component), response)
+    }
+
+    async fn run(
+        self: &Arc<Self>,
+        req: Request<Incoming>,
+        client: SocketAddr,
+        route: crate::router::RouteMatch,
+    ) -> Response<Body> {
+        let Some(loaded) = self.app.components.get(&route.component) else {
+            return text(StatusCode::INTERNAL_SERVER_ERROR, "component not loaded");
+        };
+        let declared = req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.limits.max_body_bytes as u64) {
+            return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+        }
+        let Ok(permit) = self.instances.clone().try_acquire_owned() else {
+            tracing::warn!(max = self.max_instances, "instance limit reached");
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many concurrent requests",
+            );
+        };
+
+        let (mut parts, body) = req.into_parts();
+        let body = match Limited::new(body, self.limits.max_body_bytes)
+            .collect()
+            .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+            }
+            Err(_) => return text(StatusCode::BAD_REQUEST, "could not read the request body"),
+        };
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost")
+            .to_string();
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        for (name, value) in route.spin_headers("http", &host, &path_and_query, client) {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(name), HeaderValue::try_from(value))
+            {
+                parts.headers.insert(name, value);
+            }
+        }
+        // wasi:http wants an absolute URI.
+        if let Ok(uri) = format!("http://{host}{path_and_query}").parse() {
+            parts.uri = uri;
+        }
+        let req = Request::from_parts(
+            parts,
+            Full::new(body).map_err(|e| -> wasmtime_wasi_http::Error { match e {} }),
+        );
+
+        let state = RequestState::new(
+            loaded.wasi_ctx(),
+            loaded.context.clone(),
+            self.app.stores.clone(),
+        );
+        let mut store = Store::new(&self.engine, state);
+        // Yield to the scheduler every tick so a busy guest never starves
+        // other requests; interrupt it once its time is up.
+        let deadline = Instant::now() + self.limits.request_timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+
+        let (sender, receiver) = oneshot::channel();
+        let prepared = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)
+            .and_then(|req| Ok((req, store.data_mut().http().new_response_outparam(sender)?)));
+        let (incoming, outparam) = match prepared {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::error!(component = %route.component, "preparing the request: {e:?}");
+                return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+            }
+        };
+        let pre = loaded.pre.clone();
+        let guest = tokio::spawn(async move {
+            let _permit = permit;
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, incoming, outparam)
+                .await
+        });
+
+        let outcome =
+            tokio::time::timeout(self.limits.request_timeout + EPOCH_TICK * 10, receiver).await;
+        match outcome {
+            Ok(Ok(Ok(response))) => response.map(|body| {
+                body.map_err(|e| BoxError::from(format!("{e:?}")))
+                    .boxed_unsync()
+            }),
+            Ok(Ok(Err(code))) => {
+                tracing::warn!(component = %route.component, "component answered with error {code:?}");
+                text(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+            Ok(Err(_)) => {
+                // The guest returned or trapped without setting a response.
+                match guest.await {
+                    Ok(Err(trap)) => {
+                        tracing::error!(component = %route.component, "guest trapped: {trap:?}")
+                    }
+                    Ok(Ok(())) => {
+                        tracing::error!(component = %route.component, "guest never set a response")
+                    }
+                    Err(e) => {
+                        tracing::error!(component = %route.component, "guest task failed: {e}")
+                    }
+                }
+                text(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+            Err(_) => {
+                guest.abort();
+                tracing::error!(component = %route.component, "no response within {:?}", self.limits.request_timeout);
+                text(StatusCode::INTERNAL_SERVER_ERROR, "request timed out")
+            }
+        }
+    }
+}
+
+fn full(status: StatusCode, content_type: Option<&'static str>, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body).map_err(|e| match e {}).boxed_unsync());
+    *response.status_mut() = status;
+    if let Some(ct) = content_type {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    response
+}
+
+fn empty(status: StatusCode) -> Response<Body> {
+    full(status, None, Bytes::new())
+}
+
+fn text(status: StatusCode, message: &'static str) -> Response<Body> {
+    full(
+        status,
+        Some("text/plain; charset=utf-8"),
+        Bytes::from_static(message.as_bytes()),
+    )
+}
+
+fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
+    full(
+        status,
+        Some("application/json"),
+        Bytes::from(value.to_string()),
+    )
+}

@@ -1,0 +1,240 @@
+//! Test helpers: build the components once, start real processes on port 0,
+//! and stop them when the test ends.
+//!
+//! A process is started the way Spin's own test framework starts `spin up`:
+//! `--listen 127.0.0.1:0`, its `Serving http://ADDR` line is read from stdout,
+//! and it gets SIGTERM (then SIGKILL) when the handle drops.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex, OnceLock, mpsc},
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+
+/// How long a process may take to print its `Serving` line (compiling
+/// components on a cold cache takes a while on two cores).
+const STARTUP_DEADLINE: Duration = Duration::from_secs(180);
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// A compile cache shared by every test process, so each `.wasm` is
+/// compiled once per test run rather than once per test.
+pub fn shared_cache_dir() -> PathBuf {
+    workspace_root().join("target").join("test-compile-cache")
+}
+
+/// Builds the app's components and the probe fixture, once per test binary.
+///
+/// Panics with the build's error: every test that needs a `.wasm` is
+/// meaningless without it.
+pub fn ensure_components_built() {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = BUILT.get_or_init(|| {
+        let root = workspace_root();
+        chatcode_runtime::builder::build_components(&root.join("spin.toml"))
+            .and_then(|()| chatcode_runtime::builder::build_components(&probe_fixture()))
+            .map_err(|e| format!("{e:#}"))
+    });
+    if let Err(e) = result {
+        panic!("building the components failed: {e}");
+    }
+}
+
+fn probe_fixture() -> PathBuf {
+    workspace_root().join("tests/fixtures/probe/spin.toml")
+}
+
+/// The built probe component.
+pub fn probe_wasm() -> PathBuf {
+    workspace_root().join("target/wasm32-wasip2/release/probe.wasm")
+}
+
+/// Writes the probe fixture manifest into `dir` with the component path
+/// filled in, and returns its path.
+pub fn write_probe_manifest(dir: &Path) -> anyhow::Result<PathBuf> {
+    let text = std::fs::read_to_string(probe_fixture())?;
+    let text = text.replace("@PROBE_WASM@", &probe_wasm().display().to_string());
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// A running child process that printed `Serving http://ADDR`.
+pub struct Process {
+    child: Child,
+    addr: SocketAddr,
+    output: Arc<Mutex<String>>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    /// Starts `command` (which must include `--listen 127.0.0.1:0` or an
+    /// equivalent) and waits for its `Serving http://ADDR` line.
+    pub fn start(mut command: Command) -> anyhow::Result<Self> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("spawning {command:?}"))?;
+        let output = Arc::new(Mutex::new(String::new()));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().context("no stdout")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        {
+            let output = output.clone();
+            let lines = lines.clone();
+            thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if let Some(addr) = line.strip_prefix("Serving http://") {
+                        let _ = tx.send(addr.trim().to_string());
+                    }
+                    push(&output, &line);
+                    if let Ok(mut l) = lines.lock() {
+                        l.push(line);
+                    }
+                }
+            });
+        }
+        {
+            let output = output.clone();
+            thread::spawn(move || {
+                let mut reader = BufReader::new(stderr);
+                let mut buf = String::new();
+                while reader.read_line(&mut buf).map(|n| n > 0).unwrap_or(false) {
+                    push(&output, buf.trim_end());
+                    buf.clear();
+                }
+            });
+        }
+        let started = Instant::now();
+        loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(100)) {
+                let addr = addr
+                    .parse()
+                    .with_context(|| format!("bad Serving address {addr}"))?;
+                return Ok(Self {
+                    child,
+                    addr,
+                    output,
+                    lines,
+                });
+            }
+            if let Some(status) = child.try_wait()? {
+                thread::sleep(Duration::from_millis(100));
+                bail!(
+                    "process exited ({status}) before serving:\n{}",
+                    snapshot(&output)
+                );
+            }
+            if started.elapsed() > STARTUP_DEADLINE {
+                let _ = child.kill();
+                bail!(
+                    "process did not serve within {STARTUP_DEADLINE:?}:\n{}",
+                    snapshot(&output)
+                );
+            }
+        }
+    }
+
+    /// Runs `command` to completion expecting it to fail before serving;
+    /// returns its exit code and combined output.
+    pub fn run_to_failure(mut command: Command) -> anyhow::Result<(i32, String)> {
+        let out = command.stdin(Stdio::null()).output()?;
+        if out.status.success() {
+            bail!("expected failure, got success");
+        }
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        Ok((out.status.code().unwrap_or(-1), text))
+    }
+
+    /// Where it serves.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Everything it printed so far (stdout and stderr interleaved by line).
+    pub fn output(&self) -> String {
+        snapshot(&self.output)
+    }
+
+    /// Stdout lines printed so far.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits (up to 15 s) for a clean exit; returns its status code.
+    pub fn stop(mut self) -> anyhow::Result<Option<i32>> {
+        terminate(&self.child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status.code());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        bail!("process ignored SIGTERM:\n{}", self.output())
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            terminate(&self.child);
+            thread::sleep(Duration::from_millis(50));
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn terminate(child: &Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn push(output: &Mutex<String>, line: &str) {
+    if let Ok(mut o) = output.lock() {
+        o.push_str(line);
+        o.push('\n');
+    }
+}
+
+fn snapshot(output: &Mutex<String>) -> String {
+    output.lock().map(|o| o.clone()).unwrap_or_default()
+}
+
+/// A blocking HTTP client for tests.
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("building an HTTP client")
+}
