@@ -1,0 +1,33 @@
+//! `chatcode`: the local launcher.
+//!
+//! `chatcode up` builds the components, generates development secrets, serves
+//! the app on the embedded runtime, applies migrations, and prints
+//! `Serving http://ADDR` once it answers.
+#![forbid(unsafe_code)]
+
+mod dev_secrets;
+mod up;
+
+use clap::{Parser, Subcommand};
+
+/// chatcode control plane: run it locally.
+#[derive(Debug, Parser)]
+#[command(name = "chatcode", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Debug, Subcommand)]
+enum Commands {
+    /// Build the components and serve the whole system locally.
+    Up(up::UpArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    chatcode_runtime::cli::init_logging();
+    match Cli::parse().command {
+        Commands::Up(args) => up::run(args).await,
+    }
+}

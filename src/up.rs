@@ -1,0 +1,123 @@
+//! `chatcode up`: build, configure, serve, migrate.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
+
+use anyhow::{Context, bail};
+use chatcode_runtime::{Runtime, RuntimeOptions, builder, manifest::LoadedManifest};
+use clap::Args;
+
+/// Options of `chatcode up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Address to serve on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Data folder: SQLite, key-value, logs, compile cache, development secrets.
+    #[arg(long, default_value = ".chatcode")]
+    data_dir: PathBuf,
+    /// The application manifest.
+    #[arg(long, default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// `development` (default here) or `production`; also read from SPIN_VARIABLE_ENVIRONMENT.
+    #[arg(long, env = "SPIN_VARIABLE_ENVIRONMENT", default_value = "development")]
+    environment: String,
+    /// Set an application variable (repeatable): NAME=VALUE.
+    #[arg(long = "variable", value_parser = chatcode_runtime::cli::parse_assignment)]
+    variables: Vec<(String, String)>,
+    /// Serve the `.wasm` files as they are, without running the build commands.
+    #[arg(long)]
+    no_build: bool,
+}
+
+/// Runs `chatcode up` until SIGINT/SIGTERM.
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    if !args.no_build {
+        let manifest = args.manifest.clone();
+        tokio::task::spawn_blocking(move || builder::build_components(&manifest))
+            .await
+            .context("build task failed")??;
+    }
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+
+    let environment: BTreeMap<String, String> = std::env::vars().collect();
+    let mut variables: BTreeMap<String, String> = args.variables.into_iter().collect();
+    variables.insert("environment".into(), args.environment.clone());
+    if args.environment == "development" {
+        let missing = unset_secrets(&args.manifest, &variables, &environment)?;
+        variables.extend(crate::dev_secrets::load_or_generate(
+            &args.data_dir,
+            &missing,
+        )?);
+    }
+    let hub_secret = variables
+        .get("hub_secret")
+        .or_else(|| environment.get("SPIN_VARIABLE_HUB_SECRET"))
+        .cloned();
+
+    let mut options = RuntimeOptions::new(&args.manifest);
+    options.data_dir = Some(args.data_dir.clone());
+    options.variables = variables;
+    options.environment = environment;
+    let runtime = tokio::task::spawn_blocking(move || Runtime::load(&options))
+        .await
+        .context("load task failed")??;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let serving = runtime.serve(listener)?;
+    let addr = serving.local_addr();
+
+    if let Err(e) = migrate(addr, hub_secret.as_deref()).await {
+        serving.shutdown().await;
+        return Err(e);
+    }
+    tracing::info!(environment = %args.environment, data = %args.data_dir.display(), "chatcode is up");
+    println!("Serving http://{addr}");
+    chatcode_runtime::cli::shutdown_signal().await;
+    tracing::info!("shutting down");
+    serving.shutdown().await;
+    Ok(())
+}
+
+/// Secret variables without a default that neither `--variable` nor the
+/// environment sets.
+fn unset_secrets(
+    manifest: &std::path::Path,
+    variables: &BTreeMap<String, String>,
+    environment: &BTreeMap<String, String>,
+) -> anyhow::Result<Vec<String>> {
+    let loaded = LoadedManifest::load(manifest)?;
+    Ok(loaded
+        .manifest
+        .variables
+        .iter()
+        .filter(|(_, def)| def.secret && def.default.is_none())
+        .map(|(name, _)| name.get_ref().clone())
+        .filter(|name| {
+            !variables.contains_key(name)
+                && !environment
+                    .contains_key(&format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()))
+        })
+        .collect())
+}
+
+/// Applies pending migrations through the platform component.
+async fn migrate(addr: SocketAddr, hub_secret: Option<&str>) -> anyhow::Result<()> {
+    let Some(secret) = hub_secret else {
+        bail!("hub_secret has no value: cannot apply migrations");
+    };
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/internal/migrate"))
+        .bearer_auth(secret)
+        .send()
+        .await
+        .context("calling /internal/migrate")?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("applying migrations failed ({status}): {body}");
+    }
+    tracing::info!(schema_version = %body["schema_version"], applied = %body["applied"], "migrations applied");
+    Ok(())
+}
