@@ -1,0 +1,176 @@
+//! `chatcode-bench`: the embedded runtime against a native baseline, measured
+//! in one run on the same machine, reported as ratios.
+//!
+//! ```sh
+//! cargo run --release -p chatcode-bench -- --duration 5
+//! ```
+
+mod instantiate;
+mod load;
+mod native;
+
+use std::{fmt::Write as _, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use chatcode_runtime::{Runtime, RuntimeOptions};
+use clap::Parser;
+use load::{Measured, Target};
+
+/// Benchmark the embedded runtime against axum + rusqlite.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 5)]
+    duration: u64,
+    /// Concurrent connections for the throughput runs.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Where to write the Markdown report.
+    #[arg(long, default_value = "bench/report.md")]
+    report: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let duration = Duration::from_secs(args.duration);
+    chatcode_testkit::ensure_components_built();
+    let dir = tempfile::tempdir()?;
+    let root = chatcode_testkit::workspace_root();
+
+    // The app (platform component) and the probe fixture, on the embedded runtime.
+    let mut app_options = RuntimeOptions::new(root.join("spin.toml"));
+    app_options.data_dir = Some(dir.path().join("app"));
+    app_options
+        .variables
+        .insert("hub_secret".into(), "bench".into());
+    let app = serve(app_options).await?;
+    let migrated = reqwest::Client::new()
+        .post(format!("http://{app}/internal/migrate"))
+        .bearer_auth("bench")
+        .send()
+        .await?;
+    anyhow::ensure!(
+        migrated.status().is_success(),
+        "migrate answered {}",
+        migrated.status()
+    );
+
+    let probe_dir = dir.path().join("probe");
+    std::fs::create_dir_all(&probe_dir)?;
+    let mut probe_options =
+        RuntimeOptions::new(chatcode_testkit::write_probe_manifest(&probe_dir)?);
+    probe_options.data_dir = Some(probe_dir.join("data"));
+    probe_options
+        .variables
+        .insert("secret_thing".into(), "bench".into());
+    let instantiation = instantiate::measure(&probe_options, 2000).await?;
+    let probe = serve(probe_options).await?;
+    let create = serde_json::json!({
+        "sql": "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, n INTEGER NOT NULL)",
+        "params": []
+    });
+    reqwest::Client::new()
+        .post(format!("http://{probe}/probe/sql"))
+        .json(&create)
+        .send()
+        .await?
+        .error_for_status()?;
+
+    let native = native::serve(dir.path()).await?;
+
+    let cases = [
+        ("empty handler", "GET", "/probe/ok", probe),
+        (
+            "/healthz (1 SQLite read, 1 key-value read)",
+            "GET",
+            "/healthz",
+            app,
+        ),
+        ("1 SQLite read + 1 write", "POST", "/probe/bench/{n}", probe),
+    ];
+    let mut report = String::new();
+    writeln!(report, "# chatcode-runtime benchmark\n")?;
+    writeln!(
+        report,
+        "Same process, same run: embedded runtime vs. the same handler logic on axum + rusqlite \
+         (both WAL, synchronous=FULL). {}s per measurement, closed loop.\n",
+        args.duration
+    )?;
+    writeln!(
+        report,
+        "| endpoint | conns | runtime req/s | native req/s | ratio | runtime p50 / p99 | native p50 / p99 | p50 overhead |"
+    )?;
+    writeln!(report, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
+    for (name, method, path, runtime_addr) in cases {
+        for connections in [1, args.connections] {
+            let ours = load::run(
+                &Target {
+                    addr: runtime_addr,
+                    method,
+                    path: path.into(),
+                },
+                connections,
+                duration,
+            )
+            .await?;
+            let base = load::run(
+                &Target {
+                    addr: native,
+                    method,
+                    path: path.into(),
+                },
+                connections,
+                duration,
+            )
+            .await?;
+            writeln!(
+                report,
+                "| {name} | {connections} | {:.0} | {:.0} | {:.2}× | {} / {} | {} / {} | {} |",
+                ours.rps,
+                base.rps,
+                ours.rps / base.rps,
+                us(ours.p50),
+                us(ours.p99),
+                us(base.p50),
+                us(base.p99),
+                overhead(&ours, &base),
+            )?;
+        }
+    }
+    writeln!(
+        report,
+        "\nPer-request instantiation of the probe component (fresh `Store` + `instantiate_async`, \
+         {} samples): p50 {}, p99 {}.",
+        instantiation.count,
+        us(instantiation.p50),
+        us(instantiation.p99)
+    )?;
+    print!("{report}");
+    if let Some(parent) = args.report.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&args.report, &report)
+        .with_context(|| format!("writing {}", args.report.display()))?;
+    eprintln!("report written to {}", args.report.display());
+    Ok(())
+}
+
+async fn serve(options: RuntimeOptions) -> anyhow::Result<std::net::SocketAddr> {
+    let runtime = tokio::task::spawn_blocking(move || Runtime::load(&options)).await??;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let serving = runtime.serve(listener)?;
+    let addr = serving.local_addr();
+    // Served until the process exits.
+    std::mem::forget(serving);
+    Ok(addr)
+}
+
+fn us(d: Duration) -> String {
+    format!("{} µs", d.as_micros())
+}
+
+fn overhead(ours: &Measured, base: &Measured) -> String {
+    let diff = ours.p50.as_micros() as i128 - base.p50.as_micros() as i128;
+    format!("{diff:+} µs")
+}
