@@ -48,7 +48,7 @@ CREATE TABLE users (
 ) STRICT;
 
 CREATE INDEX idx_users_github_id ON users(github_id);
-CREATE INDEX idx_users_username ON users(username);
+CREATE UNIQUE INDEX idx_users_username ON users(username);
 
 -- Verified e-mail addresses (seed 000; sign-in by e-mail comes later).
 CREATE TABLE email_identities (
@@ -76,6 +76,8 @@ CREATE INDEX idx_persistent_sessions_user ON persistent_sessions(user_id);
 -- DigitalOcean OAuth connection, one per user. Tokens are stored encrypted only.
 CREATE TABLE do_connections (
     user_id                 TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    do_account_uuid         TEXT NOT NULL UNIQUE,                -- OAuth info.uuid
+    do_email                TEXT,
     access_token_encrypted  TEXT NOT NULL,
     refresh_token_encrypted TEXT NOT NULL,
     team_uuid               TEXT,

@@ -25,16 +25,19 @@ pub enum IdKind {
     Session,
     /// An authorized SSH key (`key-`).
     Key,
+    /// A browser sign-in (`lgn-`), the id of a `persistent_sessions` row.
+    Login,
 }
 
 impl IdKind {
     /// Every kind, for tests and tables.
-    pub const ALL: [IdKind; 5] = [
+    pub const ALL: [IdKind; 6] = [
         IdKind::User,
         IdKind::Vps,
         IdKind::Gateway,
         IdKind::Session,
         IdKind::Key,
+        IdKind::Login,
     ];
 
     /// The prefix, dash included.
@@ -45,6 +48,7 @@ impl IdKind {
             IdKind::Gateway => "gw-",
             IdKind::Session => "ses-",
             IdKind::Key => "key-",
+            IdKind::Login => "lgn-",
         }
     }
 }
@@ -112,7 +116,7 @@ mod tests {
     #[test]
     fn prefixes_are_the_control_plane_ones() {
         let prefixes: Vec<_> = IdKind::ALL.iter().map(|k| k.prefix()).collect();
-        assert_eq!(prefixes, ["usr-", "vps-", "gw-", "ses-", "key-"]);
+        assert_eq!(prefixes, ["usr-", "vps-", "gw-", "ses-", "key-", "lgn-"]);
         assert_eq!(IdKind::Gateway.to_string(), "gw");
     }
 

@@ -7,9 +7,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accounts;
+pub mod crypto;
 pub mod error;
 pub mod ids;
 pub mod migrations;
+pub mod oauth;
+pub mod session;
 pub mod time;
 pub mod token;
 

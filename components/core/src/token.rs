@@ -21,6 +21,18 @@ pub fn generate_token() -> String {
     hex::encode(&bytes)
 }
 
+/// `n` random bytes as unpadded base64url: opaque tokens for cookies and OAuth.
+///
+/// # Panics
+///
+/// Only if the platform's random source fails, as [`generate_token`].
+pub fn random_urlsafe(n: usize) -> String {
+    use base64::Engine as _;
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).expect("system random source failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// HMAC-SHA256 of `message` keyed by `key`.
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail.

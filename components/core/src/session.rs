@@ -1,0 +1,168 @@
+//! Browser sessions: the opaque cookie token and the record kept for it.
+//!
+//! The browser holds a random token; key-value keeps
+//! `session:<sha256(token)>` → [`SessionRecord`], so the token itself is never
+//! stored. Spin's key-value has no TTL: an expired record counts as absent.
+
+use serde::{Deserialize, Serialize};
+
+use crate::token::{random_urlsafe, sha256_hex};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "chatcode_session";
+/// How long a session lasts.
+pub const TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// Activity is recorded at most this often, so reads are not all writes.
+pub const TOUCH_EVERY_MS: i64 = 5 * 60 * 1000;
+/// Random bytes in a session token.
+const TOKEN_BYTES: usize = 32;
+/// Longest cookie value accepted as a token (43 characters are issued).
+const MAX_TOKEN_LEN: usize = 128;
+
+/// What key-value keeps for a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The signed-in user.
+    pub user_id: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms of the last recorded activity.
+    pub last_active_at: i64,
+    /// Unix ms after which the session is over.
+    pub expires_at: i64,
+}
+
+impl SessionRecord {
+    /// A new session for `user_id` starting at `now`.
+    pub fn new(user_id: &str, now: i64) -> Self {
+        Self {
+            user_id: user_id.to_string(),
+            created_at: now,
+            last_active_at: now,
+            expires_at: now + TTL_MS,
+        }
+    }
+
+    /// Whether the session is over at `now`.
+    pub fn is_expired(&self, now: i64) -> bool {
+        now >= self.expires_at
+    }
+
+    /// Whether `last_active_at` is stale enough to be written again.
+    pub fn needs_touch(&self, now: i64) -> bool {
+        now - self.last_active_at >= TOUCH_EVERY_MS
+    }
+}
+
+/// A new session token for the cookie.
+pub fn new_token() -> String {
+    random_urlsafe(TOKEN_BYTES)
+}
+
+/// SHA-256 (hex) of a token: the only form stored.
+pub fn token_hash(token: &str) -> String {
+    sha256_hex(token.as_bytes())
+}
+
+/// The key-value key for a token hash.
+pub fn key_for_hash(hash: &str) -> String {
+    format!("session:{hash}")
+}
+
+/// The token in a `Cookie` header, if it has a plausible one.
+pub fn token_from_cookies(cookie_header: &str) -> Option<&str> {
+    cookie_value(cookie_header, COOKIE)
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_LEN)
+        .filter(|t| {
+            t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
+    cookie_header.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k.trim() == name).then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, Secure unless `insecure`.
+pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, insecure: bool) -> String {
+    set_cookie_at(name, value, "/", max_age_secs, insecure)
+}
+
+/// A `Set-Cookie` value sent back only to requests below `path`.
+pub fn set_cookie_at(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_secs: i64,
+    insecure: bool,
+) -> String {
+    let secure = if insecure { "" } else { "; Secure" };
+    format!("{name}={value}; HttpOnly; SameSite=Lax; Path={path}; Max-Age={max_age_secs}{secure}")
+}
+
+/// The `Set-Cookie` value of a new session cookie.
+pub fn session_cookie(token: &str, insecure: bool) -> String {
+    set_cookie(COOKIE, token, TTL_MS / 1000, insecure)
+}
+
+/// A `Set-Cookie` value that removes cookie `name` (set with `Path=/`).
+pub fn clear_cookie(name: &str, insecure: bool) -> String {
+    set_cookie(name, "", 0, insecure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_expire_and_touch_on_schedule() {
+        let r = SessionRecord::new("usr-1", 0);
+        assert!(!r.is_expired(TTL_MS - 1));
+        assert!(r.is_expired(TTL_MS));
+        assert!(!r.needs_touch(TOUCH_EVERY_MS - 1));
+        assert!(r.needs_touch(TOUCH_EVERY_MS));
+    }
+
+    #[test]
+    fn tokens_are_random_and_only_their_hash_is_a_key() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        let key = key_for_hash(&token_hash(&a));
+        assert!(key.starts_with("session:"));
+        assert!(!key.contains(&a));
+    }
+
+    #[test]
+    fn cookies_are_parsed_and_bounded() {
+        let header = "theme=dark; chatcode_session=abc_DEF-123; other=1";
+        assert_eq!(token_from_cookies(header), Some("abc_DEF-123"));
+        assert_eq!(token_from_cookies("chatcode_session="), None);
+        assert_eq!(token_from_cookies("chatcode_session=a b"), None);
+        assert_eq!(
+            token_from_cookies(&format!("chatcode_session={}", "a".repeat(200))),
+            None
+        );
+        assert_eq!(cookie_value("a=1;b=2", "b"), Some("2"));
+    }
+
+    #[test]
+    fn cookie_attributes() {
+        assert_eq!(
+            session_cookie("t", false),
+            "chatcode_session=t; HttpOnly; SameSite=Lax; Path=/; Max-Age=2592000; Secure"
+        );
+        assert_eq!(
+            set_cookie_at("n", "v", "/auth/do/callback", 600, false),
+            "n=v; HttpOnly; SameSite=Lax; Path=/auth/do/callback; Max-Age=600; Secure"
+        );
+        assert_eq!(
+            clear_cookie(COOKIE, true),
+            "chatcode_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! Browser sessions and the current user, one mechanism for every component.
+//!
+//! A signed-in browser holds an opaque token in the `chatcode_session` cookie;
+//! key-value keeps `session:<sha256(token)>` → record and a
+//! `persistent_sessions` row keeps the audit trail and lets a user sign out
+//! everywhere. Expired records count as absent and are deleted when read.
+
+use chatcode_core::{
+    ApiError, IdKind,
+    ids::new_id,
+    session::{self, SessionRecord},
+    time::now_ms,
+};
+use spin_sdk::{http::Request, key_value::Store, sqlite::Value};
+
+use crate::{config, db};
+
+const SQL_INSERT: &str = "INSERT INTO persistent_sessions \
+    (id, user_id, token_hash, user_agent, ip_address, created_at, expires_at, last_active_at) \
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+const SQL_TOUCH: &str = "UPDATE persistent_sessions SET last_active_at = ? WHERE token_hash = ?";
+const SQL_DELETE: &str = "DELETE FROM persistent_sessions WHERE token_hash = ?";
+const SQL_HASHES_OF_USER: &str = "SELECT token_hash FROM persistent_sessions WHERE user_id = ?";
+const SQL_DELETE_OF_USER: &str = "DELETE FROM persistent_sessions WHERE user_id = ?";
+
+/// Longest user agent kept for the audit trail.
+const MAX_USER_AGENT: usize = 512;
+
+/// The signed-in user of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentUser {
+    /// `users.id`.
+    pub user_id: String,
+    /// Hash of the session token (identifies this sign-in).
+    pub session_hash: String,
+}
+
+fn store() -> Result<Store, ApiError> {
+    Store::open_default().map_err(|e| {
+        eprintln!("opening the key-value store: {e:?}");
+        ApiError::service_unavailable()
+    })
+}
+
+fn kv_failed(e: impl std::fmt::Debug) -> ApiError {
+    eprintln!("key-value failed: {e:?}");
+    ApiError::service_unavailable()
+}
+
+/// Whether cookies go without `Secure` (development only).
+pub fn insecure_cookies() -> bool {
+    config::is_development()
+}
+
+/// Starts a session for `user_id`; returns the `Set-Cookie` value.
+pub fn start(user_id: &str, req: &Request) -> Result<String, ApiError> {
+    let token = session::new_token();
+    let hash = session::token_hash(&token);
+    let now = now_ms();
+    let record = SessionRecord::new(user_id, now);
+    let user_agent = req
+        .header("user-agent")
+        .and_then(|v| v.as_str())
+        .map(|ua| ua.chars().take(MAX_USER_AGENT).collect::<String>());
+    let client = req
+        .header("spin-client-addr")
+        .and_then(|v| v.as_str())
+        .map(client_ip);
+    let conn = db::open()?;
+    db::run(
+        &conn,
+        SQL_INSERT,
+        &[
+            db::t(&new_id(IdKind::Login)),
+            db::t(user_id),
+            db::t(&hash),
+            db::opt(user_agent.as_deref()),
+            db::opt(client.as_deref()),
+            Value::Integer(record.created_at),
+            Value::Integer(record.expires_at),
+            Value::Integer(record.last_active_at),
+        ],
+    )?;
+    store()?
+        .set_json(session::key_for_hash(&hash), &record)
+        .map_err(kv_failed)?;
+    Ok(session::session_cookie(&token, insecure_cookies()))
+}
+
+/// The signed-in user, if the request carries a live session.
+pub fn current(req: &Request) -> Result<Option<CurrentUser>, ApiError> {
+    let Some(token) = req
+        .header("cookie")
+        .and_then(|v| v.as_str())
+        .and_then(session::token_from_cookies)
+    else {
+        return Ok(None);
+    };
+    let hash = session::token_hash(token);
+    let key = session::key_for_hash(&hash);
+    let store = store()?;
+    let record: Option<SessionRecord> = store.get_json(&key).map_err(kv_failed)?;
+    let Some(mut record) = record else {
+        return Ok(None);
+    };
+    let now = now_ms();
+    if record.is_expired(now) {
+        end(&hash)?;
+        return Ok(None);
+    }
+    if record.needs_touch(now) {
+        record.last_active_at = now;
+        store.set_json(&key, &record).map_err(kv_failed)?;
+        let conn = db::open()?;
+        db::run(&conn, SQL_TOUCH, &[Value::Integer(now), db::t(&hash)])?;
+    }
+    Ok(Some(CurrentUser {
+        user_id: record.user_id,
+        session_hash: hash,
+    }))
+}
+
+/// The signed-in user, or 401.
+pub fn require(req: &Request) -> Result<CurrentUser, ApiError> {
+    current(req)?.ok_or_else(ApiError::unauthorized)
+}
+
+/// Ends one session.
+pub fn end(hash: &str) -> Result<(), ApiError> {
+    store()?
+        .delete(&session::key_for_hash(hash))
+        .map_err(kv_failed)?;
+    let conn = db::open()?;
+    db::run(&conn, SQL_DELETE, &[db::t(hash)])?;
+    Ok(())
+}
+
+/// Ends every session of `user_id`.
+pub fn end_all(user_id: &str) -> Result<(), ApiError> {
+    let conn = db::open()?;
+    let hashes = db::run(&conn, SQL_HASHES_OF_USER, &[db::t(user_id)])?;
+    let store = store()?;
+    for row in 0..hashes.rows.len() {
+        if let Some(hash) = db::text(&hashes, row, 0) {
+            store
+                .delete(&session::key_for_hash(&hash))
+                .map_err(kv_failed)?;
+        }
+    }
+    db::run(&conn, SQL_DELETE_OF_USER, &[db::t(user_id)])?;
+    Ok(())
+}
+
+/// The `Set-Cookie` value that signs the browser out.
+pub fn clear_cookie() -> String {
+    session::clear_cookie(session::COOKIE, insecure_cookies())
+}
+
+/// The address part of `spin-client-addr` (`ip:port` or `[v6]:port`).
+fn client_ip(addr: &str) -> String {
+    match addr.rsplit_once(':') {
+        Some((ip, _)) => ip.trim_start_matches('[').trim_end_matches(']').to_string(),
+        None => addr.to_string(),
+    }
+}
