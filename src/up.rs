@@ -55,6 +55,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .or_else(|| environment.get("SPIN_VARIABLE_HUB_SECRET"))
         .cloned();
 
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    if args.environment == "development"
+        && !variables.contains_key("public_url")
+        && !environment.contains_key("SPIN_VARIABLE_PUBLIC_URL")
+    {
+        variables.insert("public_url".into(), format!("http://{addr}"));
+    }
+
     let mut options = RuntimeOptions::new(&args.manifest);
     options.data_dir = Some(args.data_dir.clone());
     options.variables = variables;
@@ -62,11 +73,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let runtime = tokio::task::spawn_blocking(move || Runtime::load(&options))
         .await
         .context("load task failed")??;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
     let serving = runtime.serve(listener)?;
-    let addr = serving.local_addr();
 
     if let Err(e) = migrate(addr, hub_secret.as_deref()).await {
         serving.shutdown().await;

@@ -14,7 +14,9 @@ fn up(data: &Path, extra: &[&str]) -> Command {
         .arg(data)
         .args(extra)
         .env_remove("SPIN_VARIABLE_ENVIRONMENT")
-        .env_remove("SPIN_VARIABLE_HUB_SECRET");
+        .env_remove("SPIN_VARIABLE_HUB_SECRET")
+        .env_remove("SPIN_VARIABLE_PUBLIC_URL")
+        .env_remove("SPIN_VARIABLE_TOKEN_ENCRYPTION_KEY");
     command
 }
 
@@ -120,7 +122,13 @@ fn production_requires_real_secrets() {
     assert!(!data.join("dev-secrets.json").exists());
 
     let mut command = up(&data, &["--no-build", "--environment", "production"]);
-    command.env("SPIN_VARIABLE_HUB_SECRET", "a-production-secret");
+    command
+        .env("SPIN_VARIABLE_HUB_SECRET", "a-production-secret")
+        .env("SPIN_VARIABLE_PUBLIC_URL", "https://chatcode.example.com")
+        .env(
+            "SPIN_VARIABLE_TOKEN_ENCRYPTION_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        );
     let app = Process::start(command).unwrap();
     let health: Value = client()
         .get(app.url("/healthz"))

@@ -1,0 +1,283 @@
+//! The auth component through `chatcode up`: development login, sessions,
+//! `/api/me`, sign-out, with a browser-like client that keeps its cookies.
+
+use std::{path::Path, process::Command};
+
+use chatcode_testkit::{Process, client, ensure_components_built};
+use reqwest::blocking::Response;
+use serde_json::{Value, json};
+
+fn up(data: &Path, environment: &str) -> Process {
+    ensure_components_built();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chatcode"));
+    command
+        .current_dir(chatcode_testkit::workspace_root())
+        .args([
+            "up",
+            "--no-build",
+            "--listen",
+            "127.0.0.1:0",
+            "--environment",
+            environment,
+        ])
+        .arg("--data-dir")
+        .arg(data)
+        .env("SPIN_VARIABLE_HUB_SECRET", "test-hub-secret")
+        .env("SPIN_VARIABLE_PUBLIC_URL", "https://chatcode.example.com")
+        .env(
+            "SPIN_VARIABLE_TOKEN_ENCRYPTION_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        );
+    Process::start(command).unwrap()
+}
+
+/// The `chatcode_session` cookie a response sets, with its attributes.
+fn session_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("chatcode_session="))
+        .map(str::to_string)
+}
+
+/// A browser: sends back the session cookie it was given.
+struct Browser<'a> {
+    app: &'a Process,
+    cookie: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a Process) -> Self {
+        Self { app, cookie: None }
+    }
+
+    fn send(&mut self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let http = client();
+        let mut request = http.request(method.parse().unwrap(), self.app.url(path));
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().unwrap();
+        if let Some(set) = session_cookie(&response) {
+            let pair = set.split(';').next().unwrap().to_string();
+            self.cookie = (!pair.ends_with('=')).then_some(pair);
+        }
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    }
+
+    fn login(&mut self, username: &str) -> Value {
+        let (status, body) = self.send(
+            "POST",
+            "/auth/dev/login",
+            Some(json!({ "username": username })),
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+#[test]
+fn development_login_sets_a_session_cookie_with_the_right_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = up(&dir.path().join("data"), "development");
+    let response = client()
+        .post(app.url("/auth/dev/login"))
+        .json(&json!({ "username": "alice" }))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = session_cookie(&response).expect("a session cookie");
+    let attributes: Vec<&str> = cookie.split("; ").collect();
+    let token = attributes[0].strip_prefix("chatcode_session=").unwrap();
+    assert_eq!(token.len(), 43, "32 random bytes, base64url");
+    for expected in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
+        assert!(
+            attributes.contains(&expected),
+            "{expected} missing from {cookie}"
+        );
+    }
+    assert!(
+        !attributes.contains(&"Secure"),
+        "development cookies work over http"
+    );
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["username"], "alice");
+    assert!(body["id"].as_str().unwrap().starts_with("usr-"));
+}
+
+#[test]
+fn me_shows_the_signed_in_user_and_refuses_everyone_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = up(&dir.path().join("data"), "development");
+    let mut alice = Browser::new(&app);
+    let login = alice.login("alice");
+    let (status, me) = alice.send("GET", "/api/me", None);
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["id"], login["id"]);
+    assert_eq!(me["username"], "alice");
+    assert_eq!(me["emails"], json!([]));
+    assert_eq!(
+        me["providers"],
+        json!({ "github": null, "digitalocean": null })
+    );
+    assert!(!me.to_string().contains("token"), "{me}");
+
+    // The same username finds the same user.
+    let mut again = Browser::new(&app);
+    assert_eq!(again.login("alice")["id"], login["id"]);
+
+    let mut stranger = Browser::new(&app);
+    let (status, body) = stranger.send("GET", "/api/me", None);
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    stranger.cookie = Some("chatcode_session=forged-token-value".into());
+    assert_eq!(stranger.send("GET", "/api/me", None).0, 401);
+}
+
+#[test]
+fn logout_ends_one_session_and_logout_all_ends_every_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = up(&dir.path().join("data"), "development");
+    let (mut laptop, mut phone, mut tablet) =
+        (Browser::new(&app), Browser::new(&app), Browser::new(&app));
+    laptop.login("bob");
+    phone.login("bob");
+    tablet.login("bob");
+
+    let kept = laptop.cookie.clone();
+    assert_eq!(laptop.send("POST", "/api/auth/logout", None).0, 204);
+    assert_eq!(laptop.cookie, None, "the cookie is cleared");
+    laptop.cookie = kept;
+    assert_eq!(
+        laptop.send("GET", "/api/me", None).0,
+        401,
+        "the old token is dead"
+    );
+    assert_eq!(phone.send("GET", "/api/me", None).0, 200);
+
+    assert_eq!(phone.send("POST", "/api/auth/logout-all", None).0, 204);
+    assert_eq!(tablet.send("GET", "/api/me", None).0, 401);
+    assert_eq!(phone.send("POST", "/api/auth/logout-all", None).0, 401);
+    // Signing out without a session is harmless.
+    assert_eq!(
+        Browser::new(&app).send("POST", "/api/auth/logout", None).0,
+        204
+    );
+}
+
+#[test]
+fn tokens_are_stored_only_as_hashes_and_expired_sessions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let app = up(&data, "development");
+    let mut carol = Browser::new(&app);
+    carol.login("carol");
+    let token = carol
+        .cookie
+        .clone()
+        .unwrap()
+        .trim_start_matches("chatcode_session=")
+        .to_string();
+
+    let kv = rusqlite::Connection::open(data.join("sqlite_key_value.db")).unwrap();
+    let keys: Vec<String> = kv
+        .prepare("SELECT key FROM spin_key_value WHERE key LIKE 'session:%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(keys.len(), 1);
+    assert!(!keys[0].contains(&token));
+    let db = rusqlite::Connection::open(data.join("sqlite_db.db")).unwrap();
+    let hash: String = db
+        .query_row("SELECT token_hash FROM persistent_sessions", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_ne!(hash, token);
+    assert_eq!(keys[0], format!("session:{hash}"));
+
+    // Spin's key-value has no TTL: expiry is in the record, checked on read.
+    let record: Vec<u8> = kv
+        .query_row(
+            "SELECT value FROM spin_key_value WHERE key = ?",
+            [&keys[0]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut record: Value = serde_json::from_slice(&record).unwrap();
+    record["expires_at"] = json!(1);
+    kv.execute(
+        "UPDATE spin_key_value SET value = ? WHERE key = ?",
+        (serde_json::to_vec(&record).unwrap(), &keys[0]),
+    )
+    .unwrap();
+    assert_eq!(carol.send("GET", "/api/me", None).0, 401);
+    let left: i64 = kv
+        .query_row(
+            "SELECT COUNT(*) FROM spin_key_value WHERE key LIKE 'session:%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "the expired record is deleted when read");
+    let rows: i64 = db
+        .query_row("SELECT COUNT(*) FROM persistent_sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0);
+}
+
+#[test]
+fn development_login_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = up(&dir.path().join("data"), "development");
+    let http = client();
+    let post = |body: Vec<u8>| {
+        let r = http
+            .post(app.url("/auth/dev/login"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().unwrap_or(Value::Null))
+    };
+    let (status, body) = post(br#"{"username": "-bad-"}"#.to_vec());
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "unprocessable");
+    assert_eq!(post(b"not json".to_vec()).0, 400);
+    assert_eq!(post(br#"{"name": "x"}"#.to_vec()).0, 400);
+    assert_eq!(post(vec![b' '; 8 * 1024]).0, 413);
+    let (status, body) = post(Vec::new());
+    assert_eq!(status, 400, "{body}");
+    let get = http.get(app.url("/auth/dev/login")).send().unwrap();
+    assert_eq!(get.status(), 405);
+    let unknown = http.get(app.url("/auth/nope")).send().unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        unknown.json::<Value>().unwrap()["error"]["code"],
+        "not_found"
+    );
+}
+
+#[test]
+fn development_login_does_not_exist_in_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = up(&dir.path().join("data"), "production");
+    let response = client()
+        .post(app.url("/auth/dev/login"))
+        .json(&json!({ "username": "mallory" }))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(session_cookie(&response).is_none());
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+}
