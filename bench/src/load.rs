@@ -96,6 +96,10 @@ async fn connection(
             .uri(path)
             .header("host", target.addr.to_string())
             .body(Full::new(Bytes::new()))?;
+        sender
+            .ready()
+            .await
+            .with_context(|| format!("connection to {} closed", target.addr))?;
         let started = Instant::now();
         let response = sender.send_request(request).await?;
         let status = response.status();

@@ -99,12 +99,23 @@ impl App {
         host::add_to_linker(&mut linker).map_err(wasmtime_error)?;
 
         let mut components = HashMap::new();
+        // Components sharing a `.wasm` share its compiled code.
+        let mut compiled: HashMap<PathBuf, ProxyPre<RequestState>> = HashMap::new();
         for (id, spec) in &manifest.manifest.component {
             let id = id.get_ref();
             let context = component_context(manifest, &variables, id, spec)?;
             let source = manifest.dir().join(spec.source.get_ref());
-            let pre = compile(engine, &linker, &source)
-                .with_context(|| format!("loading component '{id}'"))?;
+            let pre = match compiled.get(&source) {
+                Some(pre) => pre.clone(),
+                None => {
+                    let started = std::time::Instant::now();
+                    let pre = compile(engine, &linker, &source)
+                        .with_context(|| format!("loading component '{id}'"))?;
+                    tracing::debug!(component = %id, ms = started.elapsed().as_millis() as u64, "compiled");
+                    compiled.insert(source, pre.clone());
+                    pre
+                }
+            };
             components.insert(
                 id.clone(),
                 LoadedComponent {

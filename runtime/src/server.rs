@@ -206,7 +206,8 @@ impl Server {
             }
         };
         let pre = loaded.pre.clone();
-        let guest = tokio::spawn(async move {
+        let component = route.component.clone();
+        let mut guest = Box::pin(async move {
             let _permit = permit;
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
@@ -214,37 +215,43 @@ impl Server {
                 .call_handle(&mut store, incoming, outparam)
                 .await
         });
-
-        let outcome =
-            tokio::time::timeout(self.limits.request_timeout + EPOCH_TICK * 10, receiver).await;
-        match outcome {
-            Ok(Ok(Ok(response))) => response.map(|body| {
+        let mut receiver = receiver;
+        let limit = tokio::time::sleep(self.limits.request_timeout + EPOCH_TICK * 10);
+        // The guest runs on this task until it sets its response; only the
+        // rest of a streamed body continues on a task of its own.
+        let answer = tokio::select! {
+            biased;
+            answer = &mut receiver => {
+                tokio::spawn(async move {
+                    if let Err(trap) = guest.await {
+                        tracing::error!(%component, "guest trapped after responding: {trap:?}");
+                    }
+                });
+                answer.ok()
+            }
+            finished = &mut guest => {
+                if let Err(trap) = &finished {
+                    tracing::error!(%component, "guest trapped: {trap:?}");
+                }
+                receiver.try_recv().ok()
+            }
+            () = limit => {
+                tracing::error!(%component, "no response within {:?}", self.limits.request_timeout);
+                return text(StatusCode::INTERNAL_SERVER_ERROR, "request timed out");
+            }
+        };
+        match answer {
+            Some(Ok(response)) => response.map(|body| {
                 body.map_err(|e| BoxError::from(format!("{e:?}")))
                     .boxed_unsync()
             }),
-            Ok(Ok(Err(code))) => {
+            Some(Err(code)) => {
                 tracing::warn!(component = %route.component, "component answered with error {code:?}");
                 text(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
-            Ok(Err(_)) => {
-                // The guest returned or trapped without setting a response.
-                match guest.await {
-                    Ok(Err(trap)) => {
-                        tracing::error!(component = %route.component, "guest trapped: {trap:?}")
-                    }
-                    Ok(Ok(())) => {
-                        tracing::error!(component = %route.component, "guest never set a response")
-                    }
-                    Err(e) => {
-                        tracing::error!(component = %route.component, "guest task failed: {e}")
-                    }
-                }
+            None => {
+                tracing::error!(component = %route.component, "guest never set a response");
                 text(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-            }
-            Err(_) => {
-                guest.abort();
-                tracing::error!(component = %route.component, "no response within {:?}", self.limits.request_timeout);
-                text(StatusCode::INTERNAL_SERVER_ERROR, "request timed out")
             }
         }
     }

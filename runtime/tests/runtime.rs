@@ -440,6 +440,40 @@ fn a_malformed_manifest_names_the_line() {
 }
 
 #[test]
+fn compiled_components_are_cached_on_disk() {
+    ensure_components_built();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_probe_manifest(dir.path()).unwrap();
+    let data = dir.path().join("data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chatcode-runtime"));
+    command
+        .arg("--from")
+        .arg(&manifest)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--listen", "127.0.0.1:0", "--variable", "secret_thing=x"]);
+    Process::start(command).unwrap().stop().unwrap();
+    let cached = walk(&data.join("cache"));
+    assert!(
+        !cached.is_empty(),
+        "nothing was written to the compile cache"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
 fn stops_cleanly_on_sigterm() {
     let probe = Probe::new();
     let app = probe.start(&[]);
