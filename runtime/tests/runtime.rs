@@ -79,7 +79,14 @@ fn serves_the_platform_health_check_from_the_real_wasm() {
     let app = Process::start(runtime_command(
         &manifest,
         dir.path(),
-        &["--variable", "hub_secret=test-secret"],
+        &[
+            "--variable",
+            "hub_secret=test-secret",
+            "--variable",
+            "public_url=http://127.0.0.1",
+            "--variable",
+            "token_encryption_key=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        ],
     ))
     .unwrap();
     let (status, body) = get_json(&app.url("/healthz"));

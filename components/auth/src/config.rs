@@ -1,6 +1,6 @@
 //! Sign-in configuration from Spin variables.
 
-use chatcode_core::{ApiError, ErrorKind, crypto::TokenCipher};
+use chatcode_core::{ApiError, ErrorKind};
 use chatcode_kit::config;
 
 /// One OAuth client registration.
@@ -67,12 +67,4 @@ pub fn github() -> Result<OAuthClient, ApiError> {
 /// GitHub's REST API base URL.
 pub fn github_api_base() -> Result<String, ApiError> {
     base("github_api_base")
-}
-
-/// The cipher for third-party tokens at rest.
-pub fn cipher() -> Result<TokenCipher, ApiError> {
-    TokenCipher::from_base64_key(&config::required("token_encryption_key")?).map_err(|e| {
-        eprintln!("token_encryption_key: {e}");
-        ApiError::internal()
-    })
 }

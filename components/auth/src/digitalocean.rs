@@ -5,7 +5,7 @@
 //! `POST /auth/do/disconnect` revokes at DigitalOcean and forgets the tokens.
 
 use chatcode_core::{ApiError, oauth::Provider, time::now_ms};
-use chatcode_kit::{Reply, db, respond, sessions};
+use chatcode_kit::{Reply, db, outbound, respond, sessions, vault};
 use serde::Deserialize;
 use spin_sdk::http::{Method, Request};
 
@@ -38,7 +38,7 @@ struct AccountInfo {
 pub fn start(_req: &Request) -> Reply {
     let client = config::digitalocean()?;
     let started = flow::start(Provider::Digitalocean, CALLBACK)?;
-    let query = flow::form(&[
+    let query = outbound::form(&[
         ("client_id", &client.client_id),
         ("redirect_uri", &client.redirect_uri),
         ("response_type", "code"),
@@ -55,8 +55,8 @@ pub fn start(_req: &Request) -> Reply {
 pub async fn callback(req: Request) -> Reply {
     let client = config::digitalocean()?;
     let verified = flow::verify(&req, Provider::Digitalocean, NAME)?;
-    let cipher = config::cipher()?;
-    let body = flow::form(&[
+    let cipher = vault::cipher()?;
+    let body = outbound::form(&[
         ("grant_type", "authorization_code"),
         ("code", &verified.code),
         ("client_id", &client.client_id),
@@ -101,8 +101,8 @@ pub async fn callback(req: Request) -> Reply {
             account_uuid: &answer.info.uuid,
             email: answer.info.email.as_deref(),
             team_uuid: answer.info.team_uuid.as_deref(),
-            access_token: cipher.seal(&answer.access_token, &users::do_access_context(&user_id)),
-            refresh_token: cipher.seal(&answer.refresh_token, &users::do_refresh_context(&user_id)),
+            access_token: cipher.seal(&answer.access_token, &vault::do_access(&user_id)),
+            refresh_token: cipher.seal(&answer.refresh_token, &vault::do_refresh(&user_id)),
             expires_at: now.saturating_add(answer.expires_in.saturating_mul(1000)),
             now,
         },
@@ -116,21 +116,15 @@ pub async fn disconnect(req: Request) -> Reply {
     let current = sessions::require(&req)?;
     let client = config::digitalocean()?;
     let conn = db::open()?;
-    let Some(sealed) = users::do_access_token(&conn, &current.user_id)? else {
+    let Some(token) = chatcode_kit::digitalocean::access_token(&conn, &current.user_id)? else {
         return Err(ApiError::not_found("no DigitalOcean account is connected"));
     };
-    let token = config::cipher()?
-        .open(&sealed, &users::do_access_context(&current.user_id))
-        .map_err(|e| {
-            eprintln!("decrypting a DigitalOcean token: {e}");
-            ApiError::internal()
-        })?;
     let request = Request::builder()
         .method(Method::Post)
         .uri(format!("{}/v1/oauth/revoke", client.oauth_base))
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(flow::form(&[("token", &token)]))
+        .body(outbound::form(&[("token", &token)]))
         .build();
     let response = provider::send(NAME, request).await?;
     let status = *response.status();

@@ -174,12 +174,3 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
-
-/// Encodes pairs as `application/x-www-form-urlencoded`.
-pub fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}

@@ -3,7 +3,7 @@
 //! upserts the user by GitHub id, stores the token encrypted, signs in.
 
 use chatcode_core::{ApiError, oauth::Provider};
-use chatcode_kit::{Reply, db, respond, sessions};
+use chatcode_kit::{Reply, db, outbound, respond, sessions, vault};
 use serde::Deserialize;
 use spin_sdk::http::{Method, Request, Response};
 
@@ -43,7 +43,7 @@ struct GithubEmail {
 pub fn start(_req: &Request) -> Reply {
     let client = config::github()?;
     let started = flow::start(Provider::Github, CALLBACK)?;
-    let query = flow::form(&[
+    let query = outbound::form(&[
         ("client_id", &client.client_id),
         ("redirect_uri", &client.redirect_uri),
         ("scope", "read:user user:email"),
@@ -61,14 +61,14 @@ pub async fn callback(req: Request) -> Reply {
     let client = config::github()?;
     let api = config::github_api_base()?;
     let verified = flow::verify(&req, Provider::Github, NAME)?;
-    let cipher = config::cipher()?;
+    let cipher = vault::cipher()?;
     let exchange = Request::builder()
         .method(Method::Post)
         .uri(format!("{}/login/oauth/access_token", client.oauth_base))
         .header("accept", "application/json")
         .header("content-type", "application/x-www-form-urlencoded")
         .header("user-agent", USER_AGENT)
-        .body(flow::form(&[
+        .body(outbound::form(&[
             ("client_id", &client.client_id),
             ("client_secret", &client.client_secret),
             ("code", &verified.code),
@@ -118,7 +118,7 @@ pub async fn callback(req: Request) -> Reply {
             Some(&users::free_username(&conn, &user.login, &github_id)?),
         )?,
     };
-    let sealed = cipher.seal(&token, &users::github_token_context(&user_id));
+    let sealed = cipher.seal(&token, &vault::github(&user_id));
     users::save_github(
         &conn,
         &user_id,

@@ -21,7 +21,6 @@ const SQL_SAVE_DO: &str = "INSERT INTO do_connections (user_id, do_account_uuid,
     do_email = excluded.do_email, access_token_encrypted = excluded.access_token_encrypted, \
     refresh_token_encrypted = excluded.refresh_token_encrypted, team_uuid = excluded.team_uuid, \
     expires_at = excluded.expires_at, updated_at = excluded.updated_at";
-const SQL_DO_TOKEN: &str = "SELECT access_token_encrypted FROM do_connections WHERE user_id = ?";
 const SQL_DELETE_DO: &str = "DELETE FROM do_connections WHERE user_id = ?";
 const SQL_USER_OF_GITHUB: &str = "SELECT id FROM users WHERE github_id = ? AND deleted_at IS NULL";
 const SQL_USERNAME_TAKEN: &str = "SELECT 1 FROM users WHERE username = ?";
@@ -83,21 +82,6 @@ pub struct DoConnection<'a> {
     pub now: i64,
 }
 
-/// Encryption context of a user's DigitalOcean access token.
-pub fn do_access_context(user_id: &str) -> String {
-    format!("do_access_token:{user_id}")
-}
-
-/// Encryption context of a user's DigitalOcean refresh token.
-pub fn do_refresh_context(user_id: &str) -> String {
-    format!("do_refresh_token:{user_id}")
-}
-
-/// Encryption context of a user's GitHub token.
-pub fn github_token_context(user_id: &str) -> String {
-    format!("github_token:{user_id}")
-}
-
 /// A new user, optionally named.
 pub fn create(conn: &Connection, username: Option<&str>) -> Result<String, ApiError> {
     let id = new_id(IdKind::User);
@@ -145,15 +129,6 @@ pub fn save_do_connection(conn: &Connection, c: &DoConnection<'_>) -> Result<(),
         ],
     )?;
     Ok(())
-}
-
-/// A user's sealed DigitalOcean access token.
-pub fn do_access_token(conn: &Connection, user_id: &str) -> Result<Option<String>, ApiError> {
-    Ok(db::text(
-        &db::run(conn, SQL_DO_TOKEN, &[db::t(user_id)])?,
-        0,
-        0,
-    ))
 }
 
 /// Forgets a user's DigitalOcean connection.

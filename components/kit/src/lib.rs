@@ -8,8 +8,10 @@
 
 pub mod config;
 pub mod db;
+pub mod digitalocean;
 pub mod outbound;
 pub mod respond;
 pub mod sessions;
+pub mod vault;
 
 pub use respond::Reply;

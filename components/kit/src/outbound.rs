@@ -76,3 +76,12 @@ impl Future for Timer {
         Poll::Pending
     }
 }
+
+/// Encodes pairs as `application/x-www-form-urlencoded`.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
