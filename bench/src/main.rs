@@ -44,6 +44,13 @@ async fn main() -> anyhow::Result<()> {
     app_options
         .variables
         .insert("hub_secret".into(), "bench".into());
+    app_options
+        .variables
+        .insert("public_url".into(), "http://127.0.0.1".into());
+    app_options.variables.insert(
+        "token_encryption_key".into(),
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+    );
     let app = serve(app_options).await?;
     let migrated = reqwest::Client::new()
         .post(format!("http://{app}/internal/migrate"))
