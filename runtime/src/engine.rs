@@ -12,11 +12,15 @@ use std::{
 
 use anyhow::Context;
 use wasmtime::{
-    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+    Cache, CacheConfig, Config, Enabled, Engine, InstanceAllocationStrategy,
+    PoolingAllocationConfig,
 };
 
 /// How often the epoch advances; per-request deadlines count these ticks (as Spin).
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// How much of a reused memory or table slot stays mapped between instances.
+const KEEP_RESIDENT_BYTES: usize = 4 << 20;
 
 /// Largest linear memory one instance may grow to.
 const MAX_MEMORY_BYTES: usize = 256 << 20;
@@ -41,7 +45,12 @@ pub fn new_engine(max_instances: u32, cache_dir: Option<&Path>) -> anyhow::Resul
         .max_component_instance_size(1 << 20)
         .max_core_instance_size(2 << 20)
         .table_elements(100_000)
-        .max_unused_warm_slots(max_instances.min(100));
+        .max_unused_warm_slots(max_instances.min(100))
+        // Reuse slots without page faults: keep their pages mapped and reset
+        // only the dirty ones (found with PAGEMAP_SCAN where the kernel has it).
+        .pagemap_scan(Enabled::Auto)
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_BYTES);
 
     let mut config = Config::new();
     config

@@ -12,6 +12,7 @@ pub mod app;
 pub mod builder;
 pub mod cli;
 pub mod engine;
+pub mod guest_body;
 pub mod host;
 pub mod manifest;
 pub mod outbound;

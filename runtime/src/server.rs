@@ -19,7 +19,12 @@ use tokio::sync::{Semaphore, oneshot};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi_http::{WasiHttpView, p2::bindings::http::types::Scheme};
 
-use crate::{app::App, engine::EPOCH_TICK, host::RequestState};
+use crate::{
+    app::App,
+    engine::EPOCH_TICK,
+    guest_body::{self, Guest, GuestBody},
+    host::RequestState,
+};
 
 /// Boxed error carried by response bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -207,7 +212,7 @@ impl Server {
         };
         let pre = loaded.pre.clone();
         let component = route.component.clone();
-        let mut guest = Box::pin(async move {
+        let mut guest: Guest = Box::pin(async move {
             let _permit = permit;
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
@@ -217,23 +222,16 @@ impl Server {
         });
         let mut receiver = receiver;
         let limit = tokio::time::sleep(self.limits.request_timeout + EPOCH_TICK * 10);
-        // The guest runs on this task until it sets its response; only the
-        // rest of a streamed body continues on a task of its own.
-        let answer = tokio::select! {
+        // The guest runs on this task until it sets its response; then the
+        // response body drives it (see `guest_body`).
+        let (answer, guest) = tokio::select! {
             biased;
-            answer = &mut receiver => {
-                tokio::spawn(async move {
-                    if let Err(trap) = guest.await {
-                        tracing::error!(%component, "guest trapped after responding: {trap:?}");
-                    }
-                });
-                answer.ok()
-            }
+            answer = &mut receiver => (answer.ok(), Some(guest)),
             finished = &mut guest => {
                 if let Err(trap) = &finished {
                     tracing::error!(%component, "guest trapped: {trap:?}");
                 }
-                receiver.try_recv().ok()
+                (receiver.try_recv().ok(), None)
             }
             () = limit => {
                 tracing::error!(%component, "no response within {:?}", self.limits.request_timeout);
@@ -241,16 +239,17 @@ impl Server {
             }
         };
         match answer {
-            Some(Ok(response)) => response.map(|body| {
-                body.map_err(|e| BoxError::from(format!("{e:?}")))
-                    .boxed_unsync()
-            }),
+            Some(Ok(response)) => {
+                let (parts, body) = response.into_parts();
+                let body = guest_body::settle(GuestBody::new(body, guest, component)).await;
+                Response::from_parts(parts, body)
+            }
             Some(Err(code)) => {
-                tracing::warn!(component = %route.component, "component answered with error {code:?}");
+                tracing::warn!(%component, "component answered with error {code:?}");
                 text(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
             None => {
-                tracing::error!(component = %route.component, "guest never set a response");
+                tracing::error!(%component, "guest never set a response");
                 text(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
         }
