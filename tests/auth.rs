@@ -1,7 +1,7 @@
 //! The auth component through `chatcode up`: development login, sessions,
 //! `/api/me`, sign-out, with a browser-like client that keeps its cookies.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
 use chatcode_testkit::{Process, client, ensure_components_built};
 use reqwest::blocking::Response;
@@ -9,26 +9,12 @@ use serde_json::{Value, json};
 
 fn up(data: &Path, environment: &str) -> Process {
     ensure_components_built();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_chatcode"));
-    command
-        .current_dir(chatcode_testkit::workspace_root())
-        .args([
-            "up",
-            "--no-build",
-            "--listen",
-            "127.0.0.1:0",
-            "--environment",
-            environment,
-        ])
-        .arg("--data-dir")
-        .arg(data)
-        .env("SPIN_VARIABLE_HUB_SECRET", "test-hub-secret")
-        .env("SPIN_VARIABLE_PUBLIC_URL", "https://chatcode.example.com")
-        .env(
-            "SPIN_VARIABLE_TOKEN_ENCRYPTION_KEY",
-            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-        );
-    Process::start(command).unwrap()
+    Process::start(chatcode_testkit::chatcode_up(
+        env!("CARGO_BIN_EXE_chatcode"),
+        data,
+        environment,
+    ))
+    .unwrap()
 }
 
 /// The `chatcode_session` cookie a response sets, with its attributes.

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 /// The app's public URL as the providers see it; the browser maps it to the real address.
 const PUBLIC_URL: &str = "https://chatcode.test";
-const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const KEY: &str = chatcode_testkit::TEST_ENCRYPTION_KEY;
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -49,22 +49,9 @@ impl Setup {
         });
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_chatcode"));
+        let mut command =
+            chatcode_testkit::chatcode_up(env!("CARGO_BIN_EXE_chatcode"), &data, "development");
         command
-            .current_dir(chatcode_testkit::workspace_root())
-            .args([
-                "up",
-                "--no-build",
-                "--listen",
-                "127.0.0.1:0",
-                "--environment",
-                "development",
-            ])
-            .arg("--data-dir")
-            .arg(&data)
-            .env("SPIN_VARIABLE_HUB_SECRET", "test-hub-secret")
-            .env("SPIN_VARIABLE_PUBLIC_URL", PUBLIC_URL)
-            .env("SPIN_VARIABLE_TOKEN_ENCRYPTION_KEY", KEY)
             .env("SPIN_VARIABLE_DO_CLIENT_ID", "fake-do-client-id")
             .env("SPIN_VARIABLE_DO_CLIENT_SECRET", "fake-do-client-secret")
             .env("SPIN_VARIABLE_DO_OAUTH_BASE", do_fake.0.url())

@@ -15,7 +15,7 @@ use std::{
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Body as HttpBody, Frame, SizeHint};
+use hyper::body::{Body as HttpBody, Frame};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::server::{Body, BoxError};
@@ -170,9 +170,5 @@ impl HttpBody for Prefixed {
             Some(rest) => Pin::new(rest).poll_frame(cx),
             None => Poll::Ready(None),
         }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
     }
 }

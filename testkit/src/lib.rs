@@ -73,6 +73,31 @@ pub fn write_probe_manifest(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The token encryption key tests run the app with.
+pub const TEST_ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// `chatcode up` (the binary at `chatcode`) on port 0 with data in `data`,
+/// the prebuilt components, and fixed test secrets.
+pub fn chatcode_up(chatcode: &str, data: &Path, environment: &str) -> Command {
+    let mut command = Command::new(chatcode);
+    command
+        .current_dir(workspace_root())
+        .args([
+            "up",
+            "--no-build",
+            "--listen",
+            "127.0.0.1:0",
+            "--environment",
+            environment,
+        ])
+        .arg("--data-dir")
+        .arg(data)
+        .env("SPIN_VARIABLE_HUB_SECRET", "test-hub-secret")
+        .env("SPIN_VARIABLE_PUBLIC_URL", "https://chatcode.test")
+        .env("SPIN_VARIABLE_TOKEN_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY);
+    command
+}
+
 /// A running child process that printed `Serving http://ADDR`.
 pub struct Process {
     child: Child,

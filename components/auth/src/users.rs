@@ -199,19 +199,7 @@ pub fn find_or_create_by_username(conn: &Connection, username: &str) -> Result<S
         if let Some(id) = db::text(&found, 0, 0) {
             return Ok(id);
         }
-        let id = new_id(IdKind::User);
-        let now = now_ms();
-        db::run(
-            conn,
-            SQL_INSERT,
-            &[
-                db::t(&id),
-                db::t(username),
-                Value::Integer(now),
-                Value::Integer(now),
-            ],
-        )?;
-        Ok(id)
+        create(conn, Some(username))
     })
 }
 
