@@ -191,20 +191,10 @@ fn tokens_are_stored_only_as_hashes_and_expired_sessions_are_refused() {
     assert_eq!(keys[0], format!("session:{hash}"));
 
     // Spin's key-value has no TTL: expiry is in the record, checked on read.
-    let record: Vec<u8> = kv
-        .query_row(
-            "SELECT value FROM spin_key_value WHERE key = ?",
-            [&keys[0]],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let mut record: Value = serde_json::from_slice(&record).unwrap();
-    record["expires_at"] = json!(1);
-    kv.execute(
-        "UPDATE spin_key_value SET value = ? WHERE key = ?",
-        (serde_json::to_vec(&record).unwrap(), &keys[0]),
-    )
-    .unwrap();
+    assert_eq!(
+        chatcode_testkit::expire_key_value_record(&data, "session:"),
+        keys[0]
+    );
     assert_eq!(carol.send("GET", "/api/me", None).0, 401);
     let left: i64 = kv
         .query_row(

@@ -331,21 +331,7 @@ fn an_expired_state_is_refused() {
     let s = Setup::new();
     let mut browser = s.browser();
     let callback = browser.authorize("/auth/do");
-    let kv = rusqlite::Connection::open(s.data.join("sqlite_key_value.db")).unwrap();
-    let (key, value): (String, Vec<u8>) = kv
-        .query_row(
-            "SELECT key, value FROM spin_key_value WHERE key LIKE 'oauth_state:%'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let mut record: Value = serde_json::from_slice(&value).unwrap();
-    record["expires_at"] = json!(1);
-    kv.execute(
-        "UPDATE spin_key_value SET value = ? WHERE key = ?",
-        (serde_json::to_vec(&record).unwrap(), &key),
-    )
-    .unwrap();
+    chatcode_testkit::expire_key_value_record(&s.data, "oauth_state:");
     let expired = browser.get(&callback);
     assert_eq!(expired.status, 400);
     assert!(

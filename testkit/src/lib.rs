@@ -103,7 +103,6 @@ pub struct Process {
     child: Child,
     addr: SocketAddr,
     output: Arc<Mutex<String>>,
-    lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Process {
@@ -118,22 +117,17 @@ impl Process {
             .spawn()
             .with_context(|| format!("spawning {command:?}"))?;
         let output = Arc::new(Mutex::new(String::new()));
-        let lines = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take().context("no stdout")?;
         let stderr = child.stderr.take().context("no stderr")?;
         {
             let output = output.clone();
-            let lines = lines.clone();
             thread::spawn(move || {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                     if let Some(addr) = line.strip_prefix("Serving http://") {
                         let _ = tx.send(addr.trim().to_string());
                     }
                     push(&output, &line);
-                    if let Ok(mut l) = lines.lock() {
-                        l.push(line);
-                    }
                 }
             });
         }
@@ -158,7 +152,6 @@ impl Process {
                     child,
                     addr,
                     output,
-                    lines,
                 });
             }
             if let Some(status) = child.try_wait()? {
@@ -205,11 +198,6 @@ impl Process {
         snapshot(&self.output)
     }
 
-    /// Stdout lines printed so far.
-    pub fn stdout_lines(&self) -> Vec<String> {
-        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-
     /// Sends SIGTERM and waits (up to 15 s) for a clean exit; returns its status code.
     pub fn stop(mut self) -> anyhow::Result<Option<i32>> {
         terminate(&self.child);
@@ -254,6 +242,30 @@ fn push(output: &Mutex<String>, line: &str) {
 
 fn snapshot(output: &Mutex<String>) -> String {
     output.lock().map(|o| o.clone()).unwrap_or_default()
+}
+
+/// Makes the one key-value record whose key starts with `prefix` (in the
+/// Spin state folder `data`) expired, as if its time had passed: Spin's
+/// key-value has no TTL, so expiry lives in the record. Returns the key.
+pub fn expire_key_value_record(data: &Path, prefix: &str) -> String {
+    let kv =
+        rusqlite::Connection::open(data.join("sqlite_key_value.db")).expect("opening key-value");
+    let (key, value): (String, Vec<u8>) = kv
+        .query_row(
+            "SELECT key, value FROM spin_key_value WHERE key LIKE ? || '%'",
+            [prefix],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("exactly one record with that prefix");
+    let mut record: serde_json::Value = serde_json::from_slice(&value).expect("a JSON record");
+    record["expires_at"] = serde_json::json!(1);
+    let value = serde_json::to_vec(&record).expect("serializing");
+    kv.execute(
+        "UPDATE spin_key_value SET value = ? WHERE key = ?",
+        (value, &key),
+    )
+    .expect("updating the record");
+    key
 }
 
 /// A blocking HTTP client for tests.

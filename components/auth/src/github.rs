@@ -115,7 +115,7 @@ pub async fn callback(req: Request) -> Reply {
         (None, Some(owner)) => owner,
         (None, None) => users::create(
             &conn,
-            Some(&users::free_username(&conn, &user.login, &github_id)?),
+            users::free_username(&conn, &user.login, &github_id)?.as_deref(),
         )?,
     };
     let sealed = cipher.seal(&token, &vault::github(&user_id));

@@ -146,17 +146,21 @@ pub fn user_of_github(conn: &Connection, github_id: &str) -> Result<Option<Strin
     ))
 }
 
-/// `login` if no one has that username yet, else `login-<github id>` (cut to fit).
-pub fn free_username(conn: &Connection, login: &str, github_id: &str) -> Result<String, ApiError> {
-    if db::run(conn, SQL_USERNAME_TAKEN, &[db::t(login)])?
-        .rows
-        .is_empty()
-    {
-        return Ok(login.to_string());
+/// A free username for a new user signing in as provider login `login`, if any.
+pub fn free_username(
+    conn: &Connection,
+    login: &str,
+    account_id: &str,
+) -> Result<Option<String>, ApiError> {
+    for candidate in chatcode_core::accounts::username_candidates(login, account_id) {
+        if db::run(conn, SQL_USERNAME_TAKEN, &[db::t(&candidate)])?
+            .rows
+            .is_empty()
+        {
+            return Ok(Some(candidate));
+        }
     }
-    let suffix = format!("-{github_id}");
-    let keep = chatcode_core::accounts::MAX_USERNAME_LEN.saturating_sub(suffix.len());
-    Ok(format!("{}{suffix}", &login[..login.len().min(keep)]))
+    Ok(None)
 }
 
 /// Links GitHub to a user, stores the sealed token and the verified primary e-mail.
