@@ -2,6 +2,7 @@
 //! status. Every component maps its failures to a response through [`ApiError`].
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// What went wrong, as the client sees it: decides the status and the `code` string.
@@ -19,6 +20,8 @@ pub enum ErrorKind {
     MethodNotAllowed,
     /// 409: the request conflicts with the current state.
     Conflict,
+    /// 409: the action needs a DigitalOcean connection the user has not made.
+    DoNotConnected,
     /// 409: the database holds a migration this build does not have, or one that was modified.
     MigrationConflict,
     /// 413: the request body is too large.
@@ -46,7 +49,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
-            ErrorKind::Conflict | ErrorKind::MigrationConflict => 409,
+            ErrorKind::Conflict | ErrorKind::DoNotConnected | ErrorKind::MigrationConflict => 409,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::Unprocessable => 422,
             ErrorKind::TooManyRequests => 429,
@@ -66,6 +69,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::Conflict => "conflict",
+            ErrorKind::DoNotConnected => "do_not_connected",
             ErrorKind::MigrationConflict => "migration_conflict",
             ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::Unprocessable => "unprocessable",
@@ -86,6 +90,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not found",
             ErrorKind::MethodNotAllowed => "method not allowed",
             ErrorKind::Conflict => "conflict",
+            ErrorKind::DoNotConnected => "do_not_connected",
             ErrorKind::MigrationConflict => "database schema conflicts with this build",
             ErrorKind::PayloadTooLarge => "request body too large",
             ErrorKind::Unprocessable => "unprocessable request",
@@ -119,6 +124,10 @@ pub struct ApiError {
     pub kind: ErrorKind,
     /// Human-readable, client-safe explanation.
     pub message: Cow<'static, str>,
+    /// Per-field problems of a rejected body (`"fields": {"region": "…"}` in the JSON).
+    pub fields: BTreeMap<String, String>,
+    /// Seconds the client should wait before retrying (the `Retry-After` header).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -128,6 +137,8 @@ impl ApiError {
         ApiError {
             kind,
             message: message.into(),
+            fields: BTreeMap::new(),
+            retry_after: None,
         }
     }
 
@@ -136,6 +147,8 @@ impl ApiError {
         ApiError {
             kind,
             message: Cow::Borrowed(kind.default_message()),
+            fields: BTreeMap::new(),
+            retry_after: None,
         }
     }
 
@@ -172,6 +185,24 @@ impl ApiError {
     /// 409 `migration_conflict` with a message naming the migration.
     pub fn migration_conflict(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::MigrationConflict, message)
+    }
+
+    /// 409 `do_not_connected`: the user must connect DigitalOcean first.
+    pub const fn do_not_connected() -> Self {
+        Self::from_kind(ErrorKind::DoNotConnected)
+    }
+
+    /// 422 listing what is wrong with each field of a request body.
+    pub fn invalid_fields(fields: BTreeMap<String, String>) -> Self {
+        let mut err = Self::unprocessable("the request has invalid fields");
+        err.fields = fields;
+        err
+    }
+
+    /// The same error, asking the client to retry after `seconds`.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// 413 with the generic message.
@@ -219,12 +250,14 @@ impl ApiError {
         self.kind.code()
     }
 
-    /// The response body: `{"error":{"code":"…","message":"…"}}`.
+    /// The response body: `{"error":{"code":"…","message":"…"}}`, plus `"fields"` when
+    /// individual fields were rejected.
     pub fn to_json(&self) -> String {
-        serde_json::json!({
-            "error": { "code": self.code(), "message": self.message }
-        })
-        .to_string()
+        let mut error = serde_json::json!({ "code": self.code(), "message": self.message });
+        if !self.fields.is_empty() {
+            error["fields"] = serde_json::json!(self.fields);
+        }
+        serde_json::json!({ "error": error }).to_string()
     }
 }
 
@@ -248,13 +281,14 @@ mod tests {
 
     use super::*;
 
-    const ALL: [ErrorKind; 14] = [
+    const ALL: [ErrorKind; 15] = [
         ErrorKind::BadRequest,
         ErrorKind::Unauthorized,
         ErrorKind::Forbidden,
         ErrorKind::NotFound,
         ErrorKind::MethodNotAllowed,
         ErrorKind::Conflict,
+        ErrorKind::DoNotConnected,
         ErrorKind::MigrationConflict,
         ErrorKind::PayloadTooLarge,
         ErrorKind::Unprocessable,
@@ -273,6 +307,21 @@ mod tests {
             body,
             json!({"error": {"code": "not_found", "message": "no such vps"}})
         );
+    }
+
+    #[test]
+    fn field_errors_are_listed() {
+        let fields = BTreeMap::from([("region".to_owned(), "unknown region".to_owned())]);
+        let body: Value =
+            serde_json::from_str(&ApiError::invalid_fields(fields).to_json()).expect("valid JSON");
+        assert_eq!(body["error"]["code"], "unprocessable");
+        assert_eq!(body["error"]["fields"], json!({"region": "unknown region"}));
+    }
+
+    #[test]
+    fn do_not_connected_is_a_conflict() {
+        let err = ApiError::do_not_connected();
+        assert_eq!((err.status(), err.code()), (409, "do_not_connected"));
     }
 
     #[test]

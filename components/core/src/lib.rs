@@ -8,14 +8,19 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod cloud_init;
 pub mod crypto;
 pub mod error;
+pub mod hub_events;
 pub mod ids;
 pub mod migrations;
 pub mod oauth;
+pub mod protocol;
 pub mod session;
+pub mod ticket;
 pub mod time;
 pub mod token;
+pub mod vps;
 
 mod hex;
 
