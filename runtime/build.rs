@@ -59,10 +59,19 @@ fn main() -> Result<()> {
 
 /// Finds `wit/deps/spin@2.0.0` inside the spin-sdk 5.x package the workspace resolved.
 fn spin_sdk_wit_dir(manifest_dir: &std::path::Path) -> Result<PathBuf> {
-    let metadata = cargo_metadata::MetadataCommand::new()
-        .manifest_path(manifest_dir.join("Cargo.toml"))
-        .other_options(vec!["--offline".to_string()])
-        .exec()
+    // Offline first: the build has fetched spin-sdk already. Metadata also wants packages
+    // the build never fetched (other platforms, other members' features); only then may it
+    // reach the registry.
+    let command = |offline: bool| {
+        let mut command = cargo_metadata::MetadataCommand::new();
+        command.manifest_path(manifest_dir.join("Cargo.toml"));
+        if offline {
+            command.other_options(vec!["--offline".to_string()]);
+        }
+        command.exec()
+    };
+    let metadata = command(true)
+        .or_else(|_| command(false))
         .context("running cargo metadata to locate spin-sdk")?;
     let Some(sdk) = metadata
         .packages

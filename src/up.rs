@@ -59,11 +59,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    if args.environment == "development"
-        && !variables.contains_key("public_url")
-        && !environment.contains_key("SPIN_VARIABLE_PUBLIC_URL")
-    {
-        variables.insert("public_url".into(), format!("http://{addr}"));
+    if args.environment == "development" {
+        // Until told otherwise, the app and its hub are reached where this process listens.
+        for name in ["public_url", "hub_public_url"] {
+            let env_name = format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase());
+            if !variables.contains_key(name) && !environment.contains_key(&env_name) {
+                variables.insert(name.into(), format!("http://{addr}"));
+            }
+        }
     }
 
     let mut options = RuntimeOptions::new(&args.manifest);

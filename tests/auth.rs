@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use chatcode_testkit::{Process, client, ensure_components_built};
-use reqwest::blocking::Response;
+use chatcode_testkit::{Browser, Process, client, ensure_components_built, session_cookie};
 use serde_json::{Value, json};
 
 fn up(data: &Path, environment: &str) -> Process {
@@ -15,57 +14,6 @@ fn up(data: &Path, environment: &str) -> Process {
         environment,
     ))
     .unwrap()
-}
-
-/// The `chatcode_session` cookie a response sets, with its attributes.
-fn session_cookie(response: &Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("chatcode_session="))
-        .map(str::to_string)
-}
-
-/// A browser: sends back the session cookie it was given.
-struct Browser<'a> {
-    app: &'a Process,
-    cookie: Option<String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a Process) -> Self {
-        Self { app, cookie: None }
-    }
-
-    fn send(&mut self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let http = client();
-        let mut request = http.request(method.parse().unwrap(), self.app.url(path));
-        if let Some(cookie) = &self.cookie {
-            request = request.header("cookie", cookie);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().unwrap();
-        if let Some(set) = session_cookie(&response) {
-            let pair = set.split(';').next().unwrap().to_string();
-            self.cookie = (!pair.ends_with('=')).then_some(pair);
-        }
-        let status = response.status().as_u16();
-        (status, response.json().unwrap_or(Value::Null))
-    }
-
-    fn login(&mut self, username: &str) -> Value {
-        let (status, body) = self.send(
-            "POST",
-            "/auth/dev/login",
-            Some(json!({ "username": username })),
-        );
-        assert_eq!(status, 200, "{body}");
-        body
-    }
 }
 
 #[test]

@@ -16,6 +16,8 @@ fn up(data: &Path, extra: &[&str]) -> Command {
         .env_remove("SPIN_VARIABLE_ENVIRONMENT")
         .env_remove("SPIN_VARIABLE_HUB_SECRET")
         .env_remove("SPIN_VARIABLE_PUBLIC_URL")
+        .env_remove("SPIN_VARIABLE_HUB_PUBLIC_URL")
+        .env_remove("SPIN_VARIABLE_GATEWAY_TOKEN_SALT")
         .env_remove("SPIN_VARIABLE_TOKEN_ENCRYPTION_KEY");
     command
 }
@@ -116,7 +118,7 @@ fn production_requires_real_secrets() {
     let (_, output) =
         Process::run_to_failure(up(&data, &["--no-build", "--environment", "production"])).unwrap();
     assert!(
-        output.contains("required variable 'hub_secret' has no value"),
+        output.contains("required variable '") && output.contains("' has no value"),
         "{output}"
     );
     assert!(!data.join("dev-secrets.json").exists());
@@ -128,7 +130,12 @@ fn production_requires_real_secrets() {
         .env(
             "SPIN_VARIABLE_TOKEN_ENCRYPTION_KEY",
             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-        );
+        )
+        .env(
+            "SPIN_VARIABLE_HUB_PUBLIC_URL",
+            "https://hub.chatcode.example.com",
+        )
+        .env("SPIN_VARIABLE_GATEWAY_TOKEN_SALT", "a-production-salt");
     let app = Process::start(command).unwrap();
     let health: Value = client()
         .get(app.url("/healthz"))

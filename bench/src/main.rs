@@ -51,6 +51,12 @@ async fn main() -> anyhow::Result<()> {
         "token_encryption_key".into(),
         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
     );
+    app_options
+        .variables
+        .insert("hub_public_url".into(), "http://127.0.0.1".into());
+    app_options
+        .variables
+        .insert("gateway_token_salt".into(), "bench".into());
     let app = serve(app_options).await?;
     let migrated = reqwest::Client::new()
         .post(format!("http://{app}/internal/migrate"))

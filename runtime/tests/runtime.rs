@@ -86,6 +86,10 @@ fn serves_the_platform_health_check_from_the_real_wasm() {
             "public_url=http://127.0.0.1",
             "--variable",
             "token_encryption_key=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            "--variable",
+            "hub_public_url=http://127.0.0.1",
+            "--variable",
+            "gateway_token_salt=test-salt",
         ],
     ))
     .unwrap();

@@ -19,6 +19,10 @@ use std::{
 
 use anyhow::{Context, bail};
 
+mod browser;
+
+pub use browser::{Browser, session_cookie};
+
 /// How long a process may take to print its `Serving` line (compiling
 /// components on a cold cache takes a while on two cores).
 const STARTUP_DEADLINE: Duration = Duration::from_secs(180);
@@ -94,7 +98,12 @@ pub fn chatcode_up(chatcode: &str, data: &Path, environment: &str) -> Command {
         .arg(data)
         .env("SPIN_VARIABLE_HUB_SECRET", "test-hub-secret")
         .env("SPIN_VARIABLE_PUBLIC_URL", "https://chatcode.test")
-        .env("SPIN_VARIABLE_TOKEN_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY);
+        .env("SPIN_VARIABLE_TOKEN_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
+        .env("SPIN_VARIABLE_HUB_PUBLIC_URL", "https://hub.chatcode.test")
+        .env(
+            "SPIN_VARIABLE_GATEWAY_TOKEN_SALT",
+            "test-gateway-token-salt",
+        );
     command
 }
 
@@ -274,4 +283,16 @@ pub fn client() -> reqwest::blocking::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .expect("building an HTTP client")
+}
+
+/// The `GATEWAY_*=value` lines cloud-init writes to `/etc/chatcode/gateway.env`, read from a
+/// droplet's user data the way the gateway will read its environment.
+pub fn gateway_env(user_data: &str) -> std::collections::BTreeMap<String, String> {
+    user_data
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("GATEWAY_"))
+        .filter_map(|line| line.split_once('='))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect()
 }

@@ -39,6 +39,12 @@ pub fn transaction<T>(
     }
 }
 
+/// Rows changed by the connection's last `INSERT`, `UPDATE` or `DELETE`.
+pub fn changes(conn: &Connection) -> Result<i64, ApiError> {
+    let row = run(conn, "SELECT changes()", &[])?;
+    Ok(integer(&row, 0, 0).unwrap_or(0))
+}
+
 /// The text in column `index` of row `row`, if any.
 pub fn text(result: &QueryResult, row: usize, index: usize) -> Option<String> {
     result.rows.get(row)?.get::<&str>(index).map(str::to_string)

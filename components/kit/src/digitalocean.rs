@@ -32,9 +32,9 @@ struct TokenAnswer {
     expires_in: i64,
 }
 
-/// The error when a user has no DigitalOcean connection (409 `conflict`).
+/// The error when a user has no DigitalOcean connection (409 `do_not_connected`).
 pub fn not_connected() -> ApiError {
-    ApiError::conflict("connect DigitalOcean first")
+    ApiError::do_not_connected()
 }
 
 /// The user's current access token, if DigitalOcean is connected.
@@ -73,7 +73,8 @@ pub async fn refresh(conn: &Connection, user_id: &str) -> Result<String, ApiErro
         200..=299 => {}
         // DigitalOcean no longer honours the grant: the user must connect again.
         400 | 401 => {
-            return Err(ApiError::conflict(
+            return Err(ApiError::new(
+                ErrorKind::DoNotConnected,
                 "DigitalOcean access was revoked or expired; connect DigitalOcean again",
             ));
         }
@@ -97,14 +98,9 @@ pub async fn refresh(conn: &Connection, user_id: &str) -> Result<String, ApiErro
             db::t(&sealed_refresh),
         ],
     )?;
-    if changes(conn)? == 0 {
+    if db::changes(conn)? == 0 {
         // Another request refreshed first: use what it stored.
         return access_token(conn, user_id)?.ok_or_else(not_connected);
     }
     Ok(answer.access_token)
-}
-
-fn changes(conn: &Connection) -> Result<i64, ApiError> {
-    let row = db::run(conn, "SELECT changes()", &[])?;
-    Ok(db::integer(&row, 0, 0).unwrap_or(0))
 }

@@ -9,6 +9,8 @@
 pub mod config;
 pub mod db;
 pub mod digitalocean;
+pub mod droplets;
+pub mod internal;
 pub mod outbound;
 pub mod respond;
 pub mod sessions;

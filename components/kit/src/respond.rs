@@ -20,6 +20,9 @@ pub fn error(err: &ApiError) -> Response {
     if err.kind == ErrorKind::Unauthorized {
         builder.header("www-authenticate", "Bearer");
     }
+    if let Some(seconds) = err.retry_after {
+        builder.header("retry-after", seconds.to_string());
+    }
     builder.body(err.to_json()).build()
 }
 

@@ -21,6 +21,9 @@ pub enum Fault {
     },
     /// Wait this long, then answer normally (for client timeouts).
     Hang(Duration),
+    /// Do the work at once but send the answer only after this long: the client times
+    /// out on a request that took effect (a lost answer).
+    Late(Duration),
 }
 
 /// Most faults queued for one endpoint; more are dropped.

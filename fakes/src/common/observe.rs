@@ -66,6 +66,11 @@ pub(crate) async fn inject<F: Fake>(State(fake): State<F>, req: Request, next: N
             tokio::time::sleep(duration).await;
             next.run(req).await
         }
+        Some(Fault::Late(duration)) => {
+            let response = next.run(req).await;
+            tokio::time::sleep(duration).await;
+            response
+        }
         Some(fault) => fake.fault_response(endpoint, &fault, req.extensions()),
     }
 }

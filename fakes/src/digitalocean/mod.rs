@@ -118,7 +118,7 @@ impl Fake for DoState {
             Fault::Status(code) => {
                 StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
-            Fault::Hang(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Fault::Hang(_) | Fault::Late(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match endpoint {
             DoEndpoint::Authorize => errors::error_page(status, "An error has occurred."),

@@ -90,7 +90,7 @@ impl Fake for GhState {
             Fault::Status(code) => {
                 StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
-            Fault::Hang(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Fault::Hang(_) | Fault::Late(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match endpoint {
             GithubEndpoint::User | GithubEndpoint::UserEmails
