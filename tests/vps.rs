@@ -82,23 +82,13 @@ impl Setup {
         let user_id = browser.login(username)["id"].as_str().unwrap().to_owned();
         let uuid = self.accounts[account].uuid.clone();
         let tokens = self.fake.issue_token(&uuid, "read write").unwrap();
-        let cipher = TokenCipher::from_base64_key(chatcode_testkit::TEST_ENCRYPTION_KEY).unwrap();
-        self.db()
-            .execute(
-                "INSERT INTO do_connections (user_id, do_account_uuid, access_token_encrypted, \
-                 refresh_token_encrypted, expires_at, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, 4102444800000, 0, 0)",
-                rusqlite::params![
-                    user_id,
-                    uuid,
-                    cipher.seal(&tokens.access_token, &format!("do_access_token:{user_id}")),
-                    cipher.seal(
-                        &tokens.refresh_token,
-                        &format!("do_refresh_token:{user_id}")
-                    ),
-                ],
-            )
-            .unwrap();
+        chatcode_testkit::connect_digitalocean(
+            &self.data,
+            &user_id,
+            &uuid,
+            &tokens.access_token,
+            &tokens.refresh_token,
+        );
         (browser, user_id)
     }
 

@@ -296,3 +296,33 @@ pub fn gateway_env(user_data: &str) -> std::collections::BTreeMap<String, String
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect()
 }
+
+/// Stores a DigitalOcean connection for `user_id` the way the auth component does (tokens
+/// sealed with [`TEST_ENCRYPTION_KEY`]), in the app's database under `data`.
+///
+/// # Panics
+/// If the database cannot be written (the test cannot go on).
+pub fn connect_digitalocean(
+    data: &Path,
+    user_id: &str,
+    account_uuid: &str,
+    access_token: &str,
+    refresh_token: &str,
+) {
+    let cipher = chatcode_core::crypto::TokenCipher::from_base64_key(TEST_ENCRYPTION_KEY)
+        .expect("the test key is valid");
+    rusqlite::Connection::open(data.join("sqlite_db.db"))
+        .expect("opening the app's database")
+        .execute(
+            "INSERT INTO do_connections (user_id, do_account_uuid, access_token_encrypted, \
+             refresh_token_encrypted, expires_at, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, 4102444800000, 0, 0)",
+            rusqlite::params![
+                user_id,
+                account_uuid,
+                cipher.seal(access_token, &format!("do_access_token:{user_id}")),
+                cipher.seal(refresh_token, &format!("do_refresh_token:{user_id}")),
+            ],
+        )
+        .expect("storing the DigitalOcean connection");
+}

@@ -1,0 +1,220 @@
+//! `GET /vps/:id/terminal?session_id=…&ticket=…[&last_seq=N]`: a browser's terminal. The
+//! attach ticket is verified without a database; then the browser gets a snapshot (or the
+//! frames after `last_seq`) and live output, and may send input, resize, ack, snapshot and
+//! ping, within what its ticket allows.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use axum::{
+    extract::{
+        Path, Query, State, WebSocketUpgrade,
+        ws::{Message, WebSocket},
+    },
+    response::{IntoResponse, Response},
+};
+use chatcode_core::{
+    protocol::{
+        BrowserMessage, Command, HubMessage, MAX_TEXT_BYTES, SnapshotRequest, parse_browser_message,
+    },
+    ticket::{self, AttachTicket, TicketError},
+    time::now_ms,
+};
+use futures::StreamExt;
+use serde::Deserialize;
+
+use crate::{
+    errors::HubError,
+    gateway::{Attached, Gateway, Subscriber},
+    hub::Hub,
+    outbox::{Outbox, close, spawn_writer},
+};
+
+/// The query of a terminal URL.
+#[derive(Deserialize)]
+pub struct TerminalQuery {
+    session_id: String,
+    ticket: String,
+    last_seq: Option<u64>,
+}
+
+/// Verifies the ticket, then upgrades.
+pub async fn attach(
+    State(hub): State<Arc<Hub>>,
+    Path(vps_id): Path<String>,
+    query: Result<Query<TerminalQuery>, axum::extract::rejection::QueryRejection>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return HubError::BadRequest(
+            "session_id and ticket are required; last_seq is a number".into(),
+        )
+        .into_response();
+    };
+    let ticket = match ticket::verify(&query.ticket, &hub.config.hub_secret, now_ms()) {
+        Ok(ticket) => ticket,
+        Err(
+            e @ (TicketError::Malformed
+            | TicketError::BadSignature
+            | TicketError::Expired
+            | TicketError::TooLong),
+        ) => {
+            return HubError::Unauthorized(e.to_string()).into_response();
+        }
+    };
+    if ticket.vps_id != vps_id || ticket.session_id != query.session_id {
+        return HubError::Forbidden("the ticket is for another VPS or session").into_response();
+    }
+    let last_seq = query.last_seq;
+    upgrade
+        .max_message_size(MAX_TEXT_BYTES + 64 * 1024)
+        .on_upgrade(move |socket| serve(hub, ticket, last_seq, socket))
+}
+
+async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socket: WebSocket) {
+    let (sink, mut stream) = socket.split();
+    let outbox = spawn_writer(sink, hub.config.browser_queue, hub.metrics.clone());
+    let gateway = hub.gateway(&ticket.gateway_id);
+    let id = hub.next_id();
+    let last_active = Arc::new(AtomicU64::new(hub.clock_ms()));
+    let subscriber = Subscriber {
+        id,
+        outbox: outbox.clone(),
+        mode: ticket.mode,
+        last_active: last_active.clone(),
+    };
+    hub.metrics.browsers(1);
+    match gateway.attach(&ticket.session_id, subscriber, last_seq) {
+        Ok(Attached::Resumed) => {}
+        Ok(Attached::NeedsSnapshot) => {
+            request_snapshot(&hub, &gateway, &ticket.session_id, &outbox)
+        }
+        Err(_) => outbox.close(close::TRY_AGAIN_LATER, "too much to replay at once"),
+    }
+    let pinger = tokio::spawn(ping(outbox.clone(), hub.config.timers.browser_ping));
+
+    while let Some(message) = stream.next().await {
+        last_active.store(hub.clock_ms(), Ordering::Relaxed);
+        let verdict = match message {
+            Ok(Message::Text(text)) => {
+                text_message(&hub, &gateway, &ticket, id, &outbox, text.as_str())
+            }
+            Ok(Message::Binary(_)) => Err((close::POLICY, "browsers send JSON text messages only")),
+            Ok(Message::Close(_)) => break,
+            Ok(Message::Ping(_) | Message::Pong(_)) => Ok(()),
+            Err(_) => Err((close::TOO_BIG, "message too large or malformed")),
+        };
+        if let Err((code, reason)) = verdict {
+            outbox.close(code, reason);
+            break;
+        }
+        if outbox.is_closed() {
+            break;
+        }
+    }
+    pinger.abort();
+    gateway.detach(&ticket.session_id, id);
+    outbox.close(close::NORMAL, "closed");
+    hub.metrics.browsers(-1);
+}
+
+type Verdict = Result<(), (u16, &'static str)>;
+
+fn text_message(
+    hub: &Hub,
+    gateway: &Gateway,
+    ticket: &AttachTicket,
+    subscriber_id: u64,
+    outbox: &Outbox,
+    text: &str,
+) -> Verdict {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err((close::TOO_BIG, "text message over 1 MiB"));
+    }
+    let refuse = |code: &str, message: &str, request_id: Option<String>| {
+        let error = HubMessage::error(code, message, request_id);
+        let _ = outbox.push(Message::Text(error.to_json().into()));
+        Ok(())
+    };
+    let message = match parse_browser_message(text) {
+        Ok(message) => message,
+        Err(e) => return refuse("invalid_message", &e.to_string(), None),
+    };
+    let request_id = message.request_id().map(str::to_owned);
+    if let BrowserMessage::Ping(ping) = &message {
+        let _ = outbox.push(Message::Text(HubMessage::pong(ping).to_json().into()));
+        return Ok(());
+    }
+    if message.session_id() != Some(ticket.session_id.as_str()) {
+        return refuse(
+            "wrong_session",
+            "this socket is attached to another session",
+            request_id,
+        );
+    }
+    if message.needs_write() {
+        if !ticket.mode.can_write() {
+            return refuse("read_only", "this ticket is read-only", request_id);
+        }
+        if !gateway.take_lease(&ticket.session_id, subscriber_id) {
+            return refuse(
+                "writer_busy",
+                "another browser is typing in this session; try again in 30 s",
+                request_id,
+            );
+        }
+    }
+    let Some(command) = message.into_command(|| hub.request_id()) else {
+        return Ok(());
+    };
+    forward(gateway, command, outbox).map_or_else(
+        |(code, message, request_id)| refuse(code, message, Some(request_id)),
+        |()| Ok(()),
+    )
+}
+
+/// Sends a browser's command to the gateway; its ack and answer come back to `outbox`.
+fn forward(
+    gateway: &Gateway,
+    command: Command,
+    outbox: &Outbox,
+) -> Result<(), (&'static str, &'static str, String)> {
+    let request_id = command.request_id().to_owned();
+    if !gateway.with_relay(|relay| relay.begin_for_browser(&command, outbox.clone())) {
+        return Err(("busy", "too many commands in flight", request_id));
+    }
+    gateway
+        .send(Message::Text(command.to_json().into()))
+        .map_err(|_| {
+            (
+                "gateway_offline",
+                "the gateway is not connected",
+                request_id,
+            )
+        })
+}
+
+/// Asks the gateway for a snapshot of the session, answered to this browser.
+fn request_snapshot(hub: &Hub, gateway: &Gateway, session_id: &str, outbox: &Outbox) {
+    let command = Command::SessionSnapshot(SnapshotRequest {
+        request_id: hub.request_id(),
+        session_id: session_id.to_owned(),
+    });
+    if let Err((code, message, request_id)) = forward(gateway, command, outbox) {
+        let error = HubMessage::error(code, message, Some(request_id));
+        let _ = outbox.push(Message::Text(error.to_json().into()));
+    }
+}
+
+async fn ping(outbox: Outbox, every: std::time::Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        if outbox.push(Message::Ping(Vec::new().into())).is_err() && outbox.is_closed() {
+            return;
+        }
+    }
+}

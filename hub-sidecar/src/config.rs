@@ -1,0 +1,80 @@
+//! How a hub is set up: where the app is, the shared secret, limits and timers.
+
+use std::time::Duration;
+
+use crate::outbox::QueueLimits;
+
+/// A hub's configuration.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// The app's base URL (its `/internal/*` routes), e.g. `http://127.0.0.1:3000`.
+    pub app_url: String,
+    /// Bearer of the app's internal routes and key of attach tickets.
+    pub hub_secret: String,
+    /// Timers.
+    pub timers: Timers,
+    /// Each browser socket's outbound queue.
+    pub browser_queue: QueueLimits,
+    /// Each gateway socket's outbound queue.
+    pub gateway_queue: QueueLimits,
+}
+
+/// The hub's clocks.
+#[derive(Debug, Clone, Copy)]
+pub struct Timers {
+    /// How long a dropped gateway may take to come back before it is recorded offline.
+    pub gateway_grace: Duration,
+    /// A browser silent this long (no message, no pong) is closed.
+    pub browser_idle: Duration,
+    /// How often idle browsers and stale relay entries are swept.
+    pub idle_sweep: Duration,
+    /// How often the app's `/internal/sweep` is called.
+    pub app_sweep: Duration,
+    /// How often the hub pings browsers (their pongs count as activity).
+    pub browser_ping: Duration,
+    /// How long a relayed command waits for its answer.
+    pub relay_timeout: Duration,
+    /// How long a relay answer is kept for a repeated `request_id`.
+    pub relay_memory: Duration,
+    /// How long a gateway authentication is cached.
+    pub auth_cache: Duration,
+    /// How long events wait to be batched to the app.
+    pub event_flush: Duration,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Self {
+            gateway_grace: Duration::from_secs(30),
+            browser_idle: Duration::from_secs(600),
+            idle_sweep: Duration::from_secs(60),
+            app_sweep: Duration::from_secs(30),
+            browser_ping: Duration::from_secs(30),
+            relay_timeout: Duration::from_secs(10),
+            relay_memory: Duration::from_secs(600),
+            auth_cache: Duration::from_secs(60),
+            event_flush: Duration::from_millis(200),
+        }
+    }
+}
+
+impl HubConfig {
+    /// A configuration with the default limits and timers.
+    pub fn new(app_url: impl Into<String>, hub_secret: impl Into<String>) -> Self {
+        Self {
+            app_url: app_url.into().trim_end_matches('/').to_owned(),
+            hub_secret: hub_secret.into(),
+            timers: Timers::default(),
+            browser_queue: QueueLimits {
+                messages: 1024,
+                bytes: 4 * 1024 * 1024,
+                write_timeout: Duration::from_secs(10),
+            },
+            gateway_queue: QueueLimits {
+                messages: 4096,
+                bytes: 16 * 1024 * 1024,
+                write_timeout: Duration::from_secs(10),
+            },
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! One gateway as the hub holds it: its current socket, its sessions (replay buffer, attached
+//! browsers, the single-writer lease) and its relay state.
+//!
+//! Everything sits behind one mutex that is never held across an `.await`: a frame is pushed
+//! to every browser's queue with a non-blocking push while the lock is held, which is what
+//! keeps the order of replayed and live frames exact.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::extract::ws::Message;
+use bytes::Bytes;
+use chatcode_core::{protocol::HubMessage, ticket::Mode};
+
+use crate::{
+    app::GatewayOwner,
+    outbox::{Outbox, PushError, close},
+    relay::Relay,
+    replay::{ReplayBuffer, Resume},
+};
+
+/// How long a writer keeps the session to itself after its last keystroke.
+pub const WRITER_LEASE: Duration = Duration::from_secs(30);
+
+/// A browser attached to a session.
+pub struct Subscriber {
+    /// Unique per hub.
+    pub id: u64,
+    /// Its socket's queue.
+    pub outbox: Outbox,
+    /// What its ticket allows.
+    pub mode: Mode,
+    /// When it last sent anything (ms on the hub's clock), for the idle sweep.
+    pub last_active: Arc<AtomicU64>,
+}
+
+#[derive(Default)]
+struct SessionHub {
+    replay: ReplayBuffer,
+    subscribers: Vec<Subscriber>,
+    /// The browser that typed last, and when.
+    lease: Option<(u64, Instant)>,
+}
+
+/// How an attaching browser starts.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Attached {
+    /// It got every frame after its `last_seq`; live frames follow.
+    Resumed,
+    /// It needs a snapshot first (a fresh attach, or frames were lost: a `gap` was sent).
+    NeedsSnapshot,
+}
+
+/// The connection a gateway currently has.
+struct Link {
+    conn_id: u64,
+    outbox: Outbox,
+}
+
+#[derive(Default)]
+struct State {
+    link: Option<Link>,
+    owner: Option<GatewayOwner>,
+    sessions: HashMap<String, SessionHub>,
+    relay: Relay,
+    /// Bumped at every connect and disconnect; a grace timer acts only if it is unchanged.
+    epoch: u64,
+    /// Whether the app has this gateway recorded as connected.
+    recorded_online: bool,
+}
+
+/// A gateway and everything attached to it.
+pub struct Gateway {
+    /// The gateway's id.
+    pub id: String,
+    state: Mutex<State>,
+}
+
+/// What replacing a gateway's socket did.
+pub struct Linked {
+    /// The socket it replaced, to be closed.
+    pub replaced: Option<Outbox>,
+    /// Whether the app must now be told the gateway is connected (false inside the grace).
+    pub record_connected: bool,
+}
+
+impl Gateway {
+    /// A gateway with no socket yet.
+    pub fn new(id: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes `outbox` the gateway's socket.
+    pub fn link(&self, conn_id: u64, outbox: Outbox, owner: GatewayOwner) -> Linked {
+        let mut state = self.lock();
+        let replaced = state
+            .link
+            .replace(Link { conn_id, outbox })
+            .map(|l| l.outbox);
+        state.owner = Some(owner);
+        state.epoch += 1;
+        let record_connected = !state.recorded_online;
+        state.recorded_online = true;
+        Linked {
+            replaced,
+            record_connected,
+        }
+    }
+
+    /// Forgets socket `conn_id` if it is still the current one; the epoch to hand to the grace
+    /// timer, or `None` when a newer socket already took over.
+    pub fn unlink(&self, conn_id: u64) -> Option<u64> {
+        let mut state = self.lock();
+        if state.link.as_ref().is_some_and(|l| l.conn_id == conn_id) {
+            state.link = None;
+            state.epoch += 1;
+            Some(state.epoch)
+        } else {
+            None
+        }
+    }
+
+    /// At the end of the grace: true when nothing reconnected since `epoch`, so the app must
+    /// be told the gateway is offline.
+    pub fn grace_over(&self, epoch: u64) -> bool {
+        let mut state = self.lock();
+        if state.epoch == epoch && state.link.is_none() && state.recorded_online {
+            state.recorded_online = false;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether a socket is connected.
+    pub fn is_connected(&self) -> bool {
+        self.lock().link.is_some()
+    }
+
+    /// The VPS and user the gateway belongs to, once it has connected.
+    pub fn owner(&self) -> Option<GatewayOwner> {
+        self.lock().owner.clone()
+    }
+
+    /// Queues a message to the gateway.
+    pub fn send(&self, message: Message) -> Result<(), PushError> {
+        let state = self.lock();
+        match &state.link {
+            Some(link) => link.outbox.push(message),
+            None => Err(PushError::Closed),
+        }
+    }
+
+    /// Runs `f` on the relay state.
+    pub fn with_relay<T>(&self, f: impl FnOnce(&mut Relay) -> T) -> T {
+        f(&mut self.lock().relay)
+    }
+
+    /// An output frame from the gateway: kept for resumes and pushed to every browser of the
+    /// session. Browsers that cannot take it are closed (1013) and dropped; returns how many.
+    pub fn output(&self, session_id: &str, seq: u64, frame: Bytes) -> usize {
+        let mut state = self.lock();
+        let session = state.sessions.entry(session_id.to_owned()).or_default();
+        if !session.replay.push(seq, frame.clone()) {
+            return 0;
+        }
+        deliver_all(&mut session.subscribers, &Message::Binary(frame))
+    }
+
+    /// A JSON event for every browser of a session; returns how many were evicted.
+    pub fn broadcast(&self, session_id: &str, text: &str) -> usize {
+        let mut state = self.lock();
+        match state.sessions.get_mut(session_id) {
+            Some(session) => deliver_all(&mut session.subscribers, &Message::Text(text.into())),
+            None => 0,
+        }
+    }
+
+    /// Attaches a browser to a session. With `last_seq`, it first gets every frame after it
+    /// from the replay buffer, or a `gap` when they are gone.
+    pub fn attach(
+        &self,
+        session_id: &str,
+        subscriber: Subscriber,
+        last_seq: Option<u64>,
+    ) -> Result<Attached, PushError> {
+        let mut state = self.lock();
+        let session = state.sessions.entry(session_id.to_owned()).or_default();
+        let attached = match last_seq.map(|n| (n, session.replay.after(n))) {
+            Some((_, Resume::Frames(frames))) => {
+                for frame in frames {
+                    subscriber.outbox.push(Message::Binary(frame))?;
+                }
+                Attached::Resumed
+            }
+            Some((from, Resume::Gap { next })) => {
+                let gap = HubMessage::Gap(chatcode_core::protocol::Gap {
+                    session_id: session_id.to_owned(),
+                    from_seq: from,
+                    to_seq: next,
+                });
+                subscriber
+                    .outbox
+                    .push(Message::Text(gap.to_json().into()))?;
+                Attached::NeedsSnapshot
+            }
+            None => Attached::NeedsSnapshot,
+        };
+        session.subscribers.push(subscriber);
+        Ok(attached)
+    }
+
+    /// Detaches a browser.
+    pub fn detach(&self, session_id: &str, subscriber_id: u64) {
+        let mut state = self.lock();
+        if let Some(session) = state.sessions.get_mut(session_id) {
+            session.subscribers.retain(|s| s.id != subscriber_id);
+            if session.lease.is_some_and(|(id, _)| id == subscriber_id) {
+                session.lease = None;
+            }
+        }
+    }
+
+    /// Whether `subscriber_id` may type now: nobody else typed in the last 30 s. Taking the
+    /// lease renews it.
+    pub fn take_lease(&self, session_id: &str, subscriber_id: u64) -> bool {
+        let mut state = self.lock();
+        let session = state.sessions.entry(session_id.to_owned()).or_default();
+        let now = Instant::now();
+        let free = match session.lease {
+            Some((holder, at)) => holder == subscriber_id || now.duration_since(at) >= WRITER_LEASE,
+            None => true,
+        };
+        if free {
+            session.lease = Some((subscriber_id, now));
+        }
+        free
+    }
+
+    /// Closes browsers silent since before `cutoff` (hub clock ms); returns how many.
+    pub fn close_idle(&self, cutoff: u64) -> usize {
+        let mut state = self.lock();
+        let mut closed = 0;
+        for session in state.sessions.values_mut() {
+            session.subscribers.retain(|s| {
+                let idle = s.last_active.load(Ordering::Relaxed) < cutoff;
+                if idle {
+                    s.outbox.close(close::NORMAL, "idle for too long");
+                    closed += 1;
+                }
+                !idle
+            });
+        }
+        closed
+    }
+
+    /// Drops relay answers older than `memory`, and empty sessions.
+    pub fn expire(&self, memory: Duration) {
+        let mut state = self.lock();
+        state.relay.expire(memory);
+        let connected = state.link.is_some();
+        state
+            .sessions
+            .retain(|_, s| !s.subscribers.is_empty() || (connected && s.replay.bytes() > 0));
+    }
+
+    /// Whether nothing refers to this gateway any more (no socket, no browser, nothing to
+    /// tell the app), so the hub may forget it.
+    pub fn is_unused(&self) -> bool {
+        let state = self.lock();
+        state.link.is_none()
+            && !state.recorded_online
+            && state.sessions.values().all(|s| s.subscribers.is_empty())
+    }
+
+    /// Closes every socket with `code` (shutdown).
+    pub fn close_all(&self, code: u16, reason: &str) {
+        let state = self.lock();
+        if let Some(link) = &state.link {
+            link.outbox.close(code, reason);
+        }
+        for session in state.sessions.values() {
+            for subscriber in &session.subscribers {
+                subscriber.outbox.close(code, reason);
+            }
+        }
+    }
+
+    /// Browsers attached, over all sessions.
+    pub fn browser_count(&self) -> usize {
+        self.lock()
+            .sessions
+            .values()
+            .map(|s| s.subscribers.len())
+            .sum()
+    }
+}
+
+/// Pushes `message` to every browser, dropping (and asking to close) those that cannot keep
+/// up or have gone; returns how many were evicted for falling behind.
+fn deliver_all(subscribers: &mut Vec<Subscriber>, message: &Message) -> usize {
+    let mut evicted = 0;
+    subscribers.retain(|s| match s.outbox.push(message.clone()) {
+        Ok(()) => true,
+        Err(PushError::Full) => {
+            s.outbox.close(
+                close::TRY_AGAIN_LATER,
+                "too far behind: reconnect with last_seq",
+            );
+            evicted += 1;
+            false
+        }
+        Err(PushError::Closed) => false,
+    });
+    evicted
+}

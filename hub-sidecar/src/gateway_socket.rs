@@ -1,0 +1,232 @@
+//! `GET /gw/connect`: a gateway's WebSocket. Its token is checked with the app before the
+//! upgrade; then text events are recorded, routed to relays and browsers, and binary output
+//! frames are fanned out to the session's browsers.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{
+        State, WebSocketUpgrade,
+        ws::{Message, WebSocket},
+    },
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use chatcode_core::{
+    hub_events::HubEvent,
+    protocol::{Event, Incoming, MAX_TEXT_BYTES, frame, parse_event},
+    time::now_ms,
+    token::parse_bearer,
+};
+use futures::StreamExt;
+use serde_json::Value;
+
+use crate::{
+    errors::HubError,
+    gateway::Gateway,
+    hub::Hub,
+    outbox::{Outbox, close, spawn_writer},
+};
+
+/// Longest gateway id accepted in `X-Gateway-Id`.
+const MAX_GATEWAY_ID: usize = 128;
+
+/// Authenticates the gateway, then upgrades.
+pub async fn connect(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let token = header("authorization").and_then(parse_bearer);
+    let gateway_id = header("x-gateway-id").filter(|id| {
+        !id.is_empty()
+            && id.len() <= MAX_GATEWAY_ID
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    let (Some(token), Some(gateway_id)) = (token, gateway_id) else {
+        return HubError::Unauthorized("a gateway token and X-Gateway-Id are required".into())
+            .into_response();
+    };
+    let owner = match hub.app.authenticate(gateway_id, token).await {
+        Ok(Some(owner)) => owner,
+        Ok(None) => {
+            return HubError::Unauthorized("unknown gateway or wrong token".into()).into_response();
+        }
+        Err(e) => {
+            tracing::error!(gateway_id, "cannot authenticate a gateway: {e}");
+            return HubError::Unavailable("the app cannot be reached").into_response();
+        }
+    };
+    let gateway_id = gateway_id.to_owned();
+    upgrade
+        .max_message_size(MAX_TEXT_BYTES + 64 * 1024)
+        .on_upgrade(move |socket| async move {
+            let gateway = hub.gateway(&gateway_id);
+            serve(hub, gateway, owner, socket).await;
+        })
+}
+
+async fn serve(
+    hub: Arc<Hub>,
+    gateway: Arc<Gateway>,
+    owner: crate::app::GatewayOwner,
+    socket: WebSocket,
+) {
+    let (sink, mut stream) = socket.split();
+    let outbox = spawn_writer(sink, hub.config.gateway_queue, hub.metrics.clone());
+    let conn_id = hub.next_id();
+    let linked = gateway.link(conn_id, outbox.clone(), owner);
+    if let Some(old) = linked.replaced {
+        old.close(
+            close::REPLACED,
+            "replaced by a newer connection of this gateway",
+        );
+    }
+    hub.metrics.gateways(1);
+    tracing::info!(gateway_id = %gateway.id, "gateway connected");
+    if linked.record_connected {
+        hub.recorder
+            .record(&gateway.id, HubEvent::Connected { at: now_ms() })
+            .await;
+    }
+
+    while let Some(message) = stream.next().await {
+        let verdict = match message {
+            Ok(Message::Text(text)) => {
+                hub.metrics.received(text.len());
+                text_frame(&hub, &gateway, text.as_str()).await
+            }
+            Ok(Message::Binary(bytes)) => {
+                hub.metrics.received(bytes.len());
+                binary_frame(&hub, &gateway, bytes)
+            }
+            Ok(Message::Close(_)) => break,
+            Ok(Message::Ping(_) | Message::Pong(_)) => Ok(()),
+            Err(e) => {
+                tracing::warn!(gateway_id = %gateway.id, "gateway socket failed: {e}");
+                Err((close::TOO_BIG, "message too large or malformed"))
+            }
+        };
+        if let Err((code, reason)) = verdict {
+            tracing::warn!(gateway_id = %gateway.id, code, reason, "closing gateway socket");
+            outbox.close(code, reason);
+            break;
+        }
+    }
+    closed(hub, gateway, conn_id, &outbox);
+}
+
+/// After the socket ends: unless a newer one took over, wait out the grace, then tell the app.
+fn closed(hub: Arc<Hub>, gateway: Arc<Gateway>, conn_id: u64, outbox: &Outbox) {
+    hub.metrics.gateways(-1);
+    outbox.close(close::NORMAL, "closed");
+    let Some(epoch) = gateway.unlink(conn_id) else {
+        return;
+    };
+    let gone_at = now_ms();
+    tracing::info!(gateway_id = %gateway.id, "gateway disconnected");
+    tokio::spawn(async move {
+        tokio::time::sleep(hub.config.timers.gateway_grace).await;
+        if gateway.grace_over(epoch) {
+            hub.recorder
+                .record(&gateway.id, HubEvent::Disconnected { at: gone_at })
+                .await;
+        }
+    });
+}
+
+type Verdict = Result<(), (u16, &'static str)>;
+
+fn binary_frame(hub: &Hub, gateway: &Gateway, bytes: Bytes) -> Verdict {
+    if bytes.len() > frame::MAX_FRAME_BYTES {
+        return Err((close::TOO_BIG, "binary frame over 64 KiB"));
+    }
+    let (session_id, seq) = match frame::decode(&bytes) {
+        Ok(f) if f.kind == frame::FrameKind::Output => (f.session_id.to_owned(), f.seq),
+        Ok(_) => return Err((close::POLICY, "gateways send output frames only")),
+        Err(_) => return Err((close::POLICY, "malformed binary frame")),
+    };
+    let evicted = gateway.output(&session_id, seq, bytes);
+    for _ in 0..evicted {
+        hub.metrics.evicted();
+    }
+    Ok(())
+}
+
+async fn text_frame(hub: &Hub, gateway: &Gateway, text: &str) -> Verdict {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err((close::TOO_BIG, "text frame over 1 MiB"));
+    }
+    let event = match parse_event(text) {
+        Ok(Incoming::Event(event)) => event,
+        Ok(Incoming::Unknown { type_name }) => {
+            tracing::info!(gateway_id = %gateway.id, type_name, "ignoring an unknown event");
+            return Ok(());
+        }
+        Err(e) => {
+            tracing::warn!(gateway_id = %gateway.id, "ignoring an invalid event: {e}");
+            return Ok(());
+        }
+    };
+    let raw: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let at = now_ms();
+    match &event {
+        Event::GatewayHello(hello) if hello.gateway_id != gateway.id => {
+            return Err((close::POLICY, "gateway.hello names another gateway"));
+        }
+        Event::GatewayHello(_) => {
+            hub.recorder
+                .record(
+                    &gateway.id,
+                    HubEvent::Gateway {
+                        at,
+                        event: raw.clone(),
+                    },
+                )
+                .await;
+        }
+        Event::GatewayHealth(_) => hub.recorder.offer(
+            &gateway.id,
+            HubEvent::Gateway {
+                at,
+                event: raw.clone(),
+            },
+        ),
+        Event::SessionStarted(_) | Event::SessionEnded(_) | Event::SessionError(_) => {
+            hub.recorder
+                .record(
+                    &gateway.id,
+                    HubEvent::Gateway {
+                        at,
+                        event: raw.clone(),
+                    },
+                )
+                .await;
+        }
+        _ => {}
+    }
+    route(hub, gateway, &event, &raw, text);
+    Ok(())
+}
+
+/// Sends an event where it belongs: to the browser that asked for it, else (acks aside) to
+/// the browsers of its session. Relays take theirs on the way.
+fn route(hub: &Hub, gateway: &Gateway, event: &Event, raw: &Value, text: &str) {
+    if let Some(browser) = gateway.with_relay(|relay| relay.deliver(event, raw)) {
+        let _ = browser.push(Message::Text(text.into()));
+        return;
+    }
+    if matches!(event, Event::Ack(_)) {
+        return;
+    }
+    if let Some(session_id) = event.session_id() {
+        let evicted = gateway.broadcast(session_id, text);
+        for _ in 0..evicted {
+            hub.metrics.evicted();
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The hub's shared state: every gateway it knows, the app client, the event recorder, the
+//! metrics, and the hub's clock.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+use crate::{
+    app::AppClient, config::HubConfig, gateway::Gateway, metrics::Metrics, recorder::Recorder,
+};
+
+/// Shared by every handler and task.
+pub struct Hub {
+    /// Configuration.
+    pub config: HubConfig,
+    /// The app's internal routes.
+    pub app: Arc<AppClient>,
+    /// Batches events to the app.
+    pub recorder: Recorder,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    gateways: Mutex<HashMap<String, Arc<Gateway>>>,
+    ids: AtomicU64,
+    started: Instant,
+}
+
+impl Hub {
+    /// A hub for `config` (starts the recorder task).
+    pub fn new(config: HubConfig) -> Arc<Self> {
+        let app = Arc::new(AppClient::new(
+            &config.app_url,
+            &config.hub_secret,
+            config.timers.auth_cache,
+        ));
+        let recorder = Recorder::spawn(app.clone(), config.timers.event_flush);
+        Arc::new(Self {
+            config,
+            app,
+            recorder,
+            metrics: Arc::new(Metrics::default()),
+            gateways: Mutex::new(HashMap::new()),
+            ids: AtomicU64::new(1),
+            started: Instant::now(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Gateway>>> {
+        self.gateways.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The gateway `id`, created if the hub has not seen it yet.
+    pub fn gateway(&self, id: &str) -> Arc<Gateway> {
+        self.lock()
+            .entry(id.to_owned())
+            .or_insert_with(|| Arc::new(Gateway::new(id)))
+            .clone()
+    }
+
+    /// The gateway `id`, if known.
+    pub fn existing(&self, id: &str) -> Option<Arc<Gateway>> {
+        self.lock().get(id).cloned()
+    }
+
+    /// Every known gateway.
+    pub fn all(&self) -> Vec<Arc<Gateway>> {
+        self.lock().values().cloned().collect()
+    }
+
+    /// Forgets gateways nothing refers to any more.
+    pub fn forget_unused(&self) {
+        self.lock().retain(|_, g| !g.is_unused());
+    }
+
+    /// A fresh id for a socket or a browser.
+    pub fn next_id(&self) -> u64 {
+        self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Milliseconds since the hub started (the idle sweep's clock).
+    pub fn clock_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// A new `request_id` for a command the hub sends on someone's behalf.
+    pub fn request_id(&self) -> String {
+        format!("hub-{}-{}", std::process::id(), self.next_id())
+    }
+}

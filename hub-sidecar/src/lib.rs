@@ -1,0 +1,110 @@
+//! chatcode hub: holds every gateway's WebSocket and every browser terminal, fans terminal
+//! output out without head-of-line blocking, keeps a replay window per session for lossless
+//! resume, and relays the app's commands to gateways.
+//!
+//! The hub owns no database: it asks the app through its internal routes (gateway auth,
+//! events, sweep) and keeps only live state in memory.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod app;
+mod browser_socket;
+mod commands;
+pub mod config;
+mod errors;
+mod gateway;
+mod gateway_socket;
+pub mod hub;
+pub mod metrics;
+pub mod outbox;
+mod recorder;
+mod relay;
+pub mod replay;
+mod timers;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    Json, Router,
+    extract::State,
+    response::IntoResponse,
+    routing::{get, post},
+};
+use serde_json::json;
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+pub use config::{HubConfig, Timers};
+pub use hub::Hub;
+
+/// The hub's routes.
+pub fn router(hub: Arc<Hub>) -> Router {
+    Router::new()
+        .route("/gw/connect", get(gateway_socket::connect))
+        .route("/vps/{id}/terminal", get(browser_socket::attach))
+        .route("/internal/gateways/{id}/commands", post(commands::relay))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(hub)
+}
+
+async fn healthz(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
+    let gateways = hub.all();
+    let connected = gateways.iter().filter(|g| g.is_connected()).count();
+    let browsers: usize = gateways.iter().map(|g| g.browser_count()).sum();
+    Json(json!({ "status": "ok", "gateways": connected, "browsers": browsers }))
+}
+
+async fn metrics(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        hub.metrics.render(),
+    )
+}
+
+/// A running hub.
+pub struct Serving {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state.
+    pub hub: Arc<Hub>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Serving {
+    /// Closes every socket with 1001 (gateways reconnect elsewhere) and stops serving.
+    pub async fn shutdown(self) {
+        for gateway in self.hub.all() {
+            gateway.close_all(outbox::close::GOING_AWAY, "the hub is shutting down");
+        }
+        let _ = self.stop.send(true);
+        match tokio::time::timeout(std::time::Duration::from_secs(5), self.task).await {
+            Ok(Ok(Err(e))) => tracing::warn!("hub server ended with {e}"),
+            Ok(_) => {}
+            Err(_) => tracing::warn!("hub connections did not close within 5 s"),
+        }
+    }
+}
+
+/// Serves a hub on `listener` until [`Serving::shutdown`].
+pub fn serve(config: HubConfig, listener: TcpListener) -> std::io::Result<Serving> {
+    let addr = listener.local_addr()?;
+    let hub = Hub::new(config);
+    let (stop, stopped) = watch::channel(false);
+    timers::spawn(&hub, &stopped);
+    let app = router(hub.clone());
+    let mut until = stopped;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = until.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    Ok(Serving {
+        addr,
+        hub,
+        stop,
+        task,
+    })
+}

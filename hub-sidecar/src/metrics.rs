@@ -1,0 +1,153 @@
+//! Counters and gauges for `/metrics`, in Prometheus text format.
+
+use std::{
+    fmt::Write as _,
+    sync::atomic::{AtomicI64, AtomicU64, Ordering},
+    time::Duration,
+};
+
+/// Upper bounds (seconds) of the relay latency histogram's buckets.
+const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 10.0];
+
+/// Everything the hub counts.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    gateways: AtomicI64,
+    browsers: AtomicI64,
+    frames_in: AtomicU64,
+    bytes_in: AtomicU64,
+    messages_out: AtomicU64,
+    bytes_out: AtomicU64,
+    evictions: AtomicU64,
+    relay_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    relay_count: AtomicU64,
+    relay_micros: AtomicU64,
+}
+
+impl Metrics {
+    /// A gateway socket opened (`+1`) or closed (`-1`).
+    pub fn gateways(&self, delta: i64) {
+        self.gateways.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// A browser socket opened (`+1`) or closed (`-1`).
+    pub fn browsers(&self, delta: i64) {
+        self.browsers.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// A message of `len` bytes arrived from a gateway.
+    pub fn received(&self, len: usize) {
+        self.frames_in.fetch_add(1, Ordering::Relaxed);
+        self.bytes_in.fetch_add(len as u64, Ordering::Relaxed);
+    }
+
+    /// A message of `len` bytes was written to a socket.
+    pub fn sent(&self, len: usize) {
+        self.messages_out.fetch_add(1, Ordering::Relaxed);
+        self.bytes_out.fetch_add(len as u64, Ordering::Relaxed);
+    }
+
+    /// A browser was closed for not keeping up.
+    pub fn evicted(&self) {
+        self.evictions.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A relayed command was answered after `took`.
+    pub fn relayed(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        for (bucket, bound) in self.relay_buckets.iter().zip(LATENCY_BUCKETS) {
+            if seconds <= bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.relay_count.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.relay_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut line = |name: &str, kind: &str, help: &str, value: String| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
+        line(
+            "chatcode_hub_gateways_connected",
+            "gauge",
+            "Gateway sockets open.",
+            self.gateways.load(Ordering::Relaxed).to_string(),
+        );
+        line(
+            "chatcode_hub_browsers_connected",
+            "gauge",
+            "Browser sockets open.",
+            self.browsers.load(Ordering::Relaxed).to_string(),
+        );
+        line(
+            "chatcode_hub_gateway_messages_total",
+            "counter",
+            "Messages received from gateways.",
+            load(&self.frames_in),
+        );
+        line(
+            "chatcode_hub_gateway_bytes_total",
+            "counter",
+            "Bytes received from gateways.",
+            load(&self.bytes_in),
+        );
+        line(
+            "chatcode_hub_sent_messages_total",
+            "counter",
+            "Messages written to sockets.",
+            load(&self.messages_out),
+        );
+        line(
+            "chatcode_hub_sent_bytes_total",
+            "counter",
+            "Bytes written to sockets.",
+            load(&self.bytes_out),
+        );
+        line(
+            "chatcode_hub_evictions_total",
+            "counter",
+            "Browsers closed for falling behind.",
+            load(&self.evictions),
+        );
+        let name = "chatcode_hub_relay_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Relayed command round trips.\n# TYPE {name} histogram"
+        );
+        for (bucket, bound) in self.relay_buckets.iter().zip(LATENCY_BUCKETS) {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", load(bucket));
+        }
+        let count = load(&self.relay_count);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.relay_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let metrics = Metrics::default();
+        metrics.gateways(1);
+        metrics.received(10);
+        metrics.relayed(Duration::from_millis(3));
+        let text = metrics.render();
+        assert!(text.contains("chatcode_hub_gateways_connected 1\n"));
+        assert!(text.contains("chatcode_hub_gateway_bytes_total 10\n"));
+        assert!(text.contains("chatcode_hub_relay_seconds_bucket{le=\"0.0025\"} 0\n"));
+        assert!(text.contains("chatcode_hub_relay_seconds_bucket{le=\"0.005\"} 1\n"));
+        assert!(text.contains("chatcode_hub_relay_seconds_count 1\n"));
+    }
+}

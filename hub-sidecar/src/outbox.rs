@@ -1,0 +1,178 @@
+//! One writer task per socket, fed by a bounded queue with a byte budget, so whoever produces
+//! messages never waits on a slow peer: a push either fits or fails at once, and the producer
+//! decides (a browser that cannot keep up is closed; it resumes with `last_seq`).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::{SinkExt, stream::SplitSink};
+use tokio::sync::{mpsc, watch};
+
+use crate::metrics::Metrics;
+
+/// WebSocket close codes the hub uses.
+pub mod close {
+    /// Normal closure (idle browser).
+    pub const NORMAL: u16 = 1000;
+    /// The hub is shutting down: reconnect (elsewhere).
+    pub const GOING_AWAY: u16 = 1001;
+    /// Malformed frame or a message that breaks the protocol's rules.
+    pub const POLICY: u16 = 1008;
+    /// A message over the size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The peer cannot keep up: reconnect and resume.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// A newer connection of the same gateway replaced this one.
+    pub const REPLACED: u16 = 4000;
+}
+
+/// How a socket's queue is sized.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueLimits {
+    /// Messages queued at most.
+    pub messages: usize,
+    /// Bytes queued at most.
+    pub bytes: usize,
+    /// Longest one write may take before the peer counts as stalled.
+    pub write_timeout: Duration,
+}
+
+/// Why a message could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushError {
+    /// The queue is over its message or byte budget.
+    Full,
+    /// The writer has stopped.
+    Closed,
+}
+
+/// The sending side of a socket.
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    tx: mpsc::Sender<Message>,
+    queued: Arc<AtomicUsize>,
+    byte_limit: usize,
+    close_tx: Arc<watch::Sender<Option<(u16, String)>>>,
+}
+
+impl Outbox {
+    /// Queues `message` if it fits.
+    pub fn push(&self, message: Message) -> Result<(), PushError> {
+        let len = message_len(&message);
+        let before = self.queued.fetch_add(len, Ordering::AcqRel);
+        if before + len > self.byte_limit && before > 0 {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            return Err(PushError::Full);
+        }
+        self.tx.try_send(message).map_err(|e| {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            match e {
+                mpsc::error::TrySendError::Full(_) => PushError::Full,
+                mpsc::error::TrySendError::Closed(_) => PushError::Closed,
+            }
+        })
+    }
+
+    /// Asks the writer to close the socket with `code` and `reason` (after nothing else).
+    pub fn close(&self, code: u16, reason: &str) {
+        self.close_tx.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some((code, reason.to_owned()));
+            true
+        });
+    }
+
+    /// Whether the writer has stopped.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+/// Starts the writer task for `sink`; it ends when the socket fails, a close is asked for, or
+/// every [`Outbox`] is dropped.
+pub fn spawn_writer(
+    sink: SplitSink<WebSocket, Message>,
+    limits: QueueLimits,
+    metrics: Arc<Metrics>,
+) -> Outbox {
+    let (tx, rx) = mpsc::channel(limits.messages);
+    let (close_tx, close_rx) = watch::channel(None);
+    let queued = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(write(
+        sink,
+        rx,
+        close_rx,
+        queued.clone(),
+        limits.write_timeout,
+        metrics,
+    ));
+    Outbox {
+        tx,
+        queued,
+        byte_limit: limits.bytes,
+        close_tx: Arc::new(close_tx),
+    }
+}
+
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Message>,
+    mut close_rx: watch::Receiver<Option<(u16, String)>>,
+    queued: Arc<AtomicUsize>,
+    write_timeout: Duration,
+    metrics: Arc<Metrics>,
+) {
+    loop {
+        let message = tokio::select! {
+            biased;
+            _ = close_rx.changed() => break,
+            message = rx.recv() => match message {
+                Some(message) => message,
+                None => break,
+            },
+        };
+        let len = message_len(&message);
+        queued.fetch_sub(len, Ordering::AcqRel);
+        let sent = tokio::select! {
+            biased;
+            _ = close_rx.changed() => break,
+            sent = tokio::time::timeout(write_timeout, sink.send(message)) => sent,
+        };
+        match sent {
+            Ok(Ok(())) => metrics.sent(len),
+            Ok(Err(_)) => break,
+            Err(_) => {
+                // The peer stopped reading: it counts as evicted, and may resume.
+                metrics.evicted();
+                break;
+            }
+        }
+    }
+    rx.close();
+    let close = close_rx.borrow().clone();
+    if let Some((code, reason)) = close {
+        let frame = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        // A stalled peer may still read its backlog: give the close as long as a write.
+        let _ = tokio::time::timeout(write_timeout, sink.send(frame)).await;
+    }
+}
+
+fn message_len(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => text.len(),
+        Message::Binary(bytes) => bytes.len(),
+        Message::Ping(bytes) | Message::Pong(bytes) => bytes.len(),
+        Message::Close(_) => 2,
+    }
+}

@@ -1,0 +1,614 @@
+//! The hub against the real app: a VPS created through the app (DigitalOcean fake) whose
+//! cloud-init credentials a gateway uses to connect; browsers attached with signed tickets;
+//! commands relayed; output fanned out and resumed without loss; every refusal.
+
+mod hub_support;
+
+use std::time::Duration;
+
+use chatcode_core::{
+    ticket::{self, AttachTicket, Mode},
+    time::now_ms,
+};
+use hub_support::{Client, HUB_SECRET, World};
+use serde_json::{Value, json};
+
+const SESSION: &str = "ses-hubtest00000000000001";
+
+fn create(request_id: &str) -> Value {
+    json!({"type": "session.create", "schema_version": "1", "request_id": request_id,
+           "session_id": SESSION, "name": "work", "workdir": "/root"})
+}
+
+/// The gateway answers the next command it reads with an ack (and `extra`, if any).
+async fn answer(gateway: &mut Client, extra: impl FnOnce(&Value) -> Option<Value>) -> Value {
+    let command = gateway.json().await;
+    let request_id = command["request_id"].clone();
+    gateway
+        .send(json!({"type": "ack", "schema_version": "1", "request_id": request_id, "ok": true}))
+        .await;
+    if let Some(extra) = extra(&command) {
+        gateway.send(extra).await;
+    }
+    command
+}
+
+fn snapshot_for(command: &Value) -> Option<Value> {
+    Some(json!({"type": "session.snapshot", "schema_version": "1",
+                "request_id": command["request_id"], "session_id": command["session_id"],
+                "content": "$ ", "cols": 80, "rows": 24}))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_with_cloud_init_credentials_connects_and_its_vps_turns_active() {
+    let world = World::new().await;
+    let vps = &world.vps;
+
+    // Refused before the upgrade: no token, a wrong token, an unknown gateway.
+    assert_eq!(
+        Client::dial(world.hub_addr, &vps.gateway_id, "")
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(
+        Client::dial(world.hub_addr, &vps.gateway_id, &"0".repeat(64))
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(
+        Client::dial(world.hub_addr, "gw-unknown0000000000000", &vps.token)
+            .await
+            .err(),
+        Some(401)
+    );
+
+    let mut gateway = world.gateway().await;
+    let detail = world
+        .wait_for_vps("active and connected", |d| {
+            d["status"] == "active" && d["gateway"]["connected"] == true
+        })
+        .await;
+    assert_eq!(detail["gateway"]["version"], "v0.1.0");
+
+    // Health reports reach the app.
+    gateway
+        .send(json!({"type": "gateway.health", "schema_version": "1",
+                     "gateway_id": vps.gateway_id, "timestamp": "2026-11-22T03:00:00Z",
+                     "cpu_percent": 7.5, "active_sessions": []}))
+        .await;
+    world
+        .wait_for_vps("health", |d| d["gateway"]["health"]["cpu_percent"] == 7.5)
+        .await;
+
+    // A hello naming another gateway closes the socket with 1008.
+    gateway.hello("gw-someoneelse000000000").await;
+    assert_eq!(gateway.closed().await, Some(1008));
+    // Inside the grace the app still has it connected; after it, offline.
+    world
+        .wait_for_vps("offline after the grace", |d| {
+            d["gateway"]["connected"] == false
+        })
+        .await;
+
+    // The hub answers health and metrics.
+    let health: Value = reqwest::get(format!("http://{}/healthz", world.hub_addr))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let metrics = reqwest::get(format!("http://{}/metrics", world.hub_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("chatcode_hub_gateways_connected 0"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("# TYPE chatcode_hub_relay_seconds histogram"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_relayed_once_and_answered_with_their_ack_and_event() {
+    let world = World::new().await;
+
+    // Offline gateway: 503.
+    let (status, body) = world.relay(&create("req-offline")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("gateway_offline"))
+    );
+
+    let mut gateway = world.gateway().await;
+    world
+        .wait_for_vps("connected", |d| d["gateway"]["connected"] == true)
+        .await;
+
+    // A create is answered with its ack and session.started.
+    let relayed = tokio::spawn({
+        let command = create("req-1");
+        let hub = world.hub_addr;
+        let gateway_id = world.vps.gateway_id.clone();
+        async move { relay_to(hub, &gateway_id, &command).await }
+    });
+    let sent = answer(&mut gateway, |c| {
+        Some(json!({"type": "session.started", "schema_version": "1",
+                    "request_id": c["request_id"], "session_id": SESSION, "pid": 7}))
+    })
+    .await;
+    assert_eq!(sent["type"], "session.create");
+    assert_eq!(sent["request_id"], "req-1");
+    let (status, body) = relayed.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["request_id"], "req-1");
+    assert_eq!(body["ack"]["ok"], true);
+    assert_eq!(body["event"]["type"], "session.started");
+    assert_eq!(body["event"]["pid"], 7);
+
+    // The same request_id again: the first result, and nothing reaches the gateway.
+    let (status, again) = world.relay(&create("req-1")).await;
+    assert_eq!((status, &again), (200, &body));
+
+    // A refusal is an answer too.
+    let relayed = tokio::spawn({
+        let hub = world.hub_addr;
+        let gateway_id = world.vps.gateway_id.clone();
+        async move {
+            relay_to(
+                hub,
+                &gateway_id,
+                &json!({"type": "session.end", "schema_version": "1",
+                                               "session_id": "ses-nosuch000000000000001"}),
+            )
+            .await
+        }
+    });
+    let command = gateway.json().await;
+    assert_eq!(
+        command["type"], "session.end",
+        "the repeat was not sent again: {command}"
+    );
+    assert!(
+        command["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "the hub assigned one"
+    );
+    gateway
+        .send(
+            json!({"type": "ack", "schema_version": "1", "request_id": command["request_id"],
+                     "ok": false, "error": "no such session"}),
+        )
+        .await;
+    let (status, body) = relayed.await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(body["ack"]["ok"], false);
+    assert_eq!(body["ack"]["error"], "no such session");
+
+    // No answer within the relay timeout: 504.
+    let (status, body) = world.relay(&create("req-silent")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (504, Some("gateway_timeout"))
+    );
+
+    // Invalid commands and wrong secrets.
+    for bad in [
+        json!({"type": "session.create", "schema_version": "1"}),
+        json!({"type": "session.teleport", "schema_version": "1"}),
+        json!({"type": "session.resize", "schema_version": "1", "session_id": SESSION, "cols": 0, "rows": 1}),
+        json!([1, 2, 3]),
+    ] {
+        let (status, body) = world.relay(&bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    for secret in ["", "wrong"] {
+        let status = reqwest::Client::new()
+            .post(format!(
+                "http://{}/internal/gateways/{}/commands",
+                world.hub_addr, world.vps.gateway_id
+            ))
+            .bearer_auth(secret)
+            .json(&create("req-x"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401);
+    }
+}
+
+async fn relay_to(hub: std::net::SocketAddr, gateway_id: &str, command: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!(
+            "http://{hub}/internal/gateways/{gateway_id}/commands"
+        ))
+        .bearer_auth(HUB_SECRET)
+        .json(command)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_attach_with_tickets_type_and_resume_without_loss() {
+    let world = World::new().await;
+    let mut gateway = world.gateway().await;
+
+    // Tickets: forged, expired, for another session or VPS.
+    let hub = world.hub_addr;
+    let vps_id = &world.vps.id;
+    let good = world.ticket(SESSION, Mode::ReadWrite);
+    let mut forged = good.clone();
+    forged.pop();
+    forged.push('A');
+    assert_eq!(
+        Client::attach(hub, vps_id, SESSION, &forged, None)
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(
+        Client::attach(hub, vps_id, SESSION, "garbage", None)
+            .await
+            .err(),
+        Some(401)
+    );
+    let expired = ticket::sign(
+        &AttachTicket::new(
+            &world.user_id,
+            &world.vps.gateway_id,
+            vps_id,
+            SESSION,
+            Mode::ReadWrite,
+            now_ms() - 120_000,
+            60_000,
+        ),
+        HUB_SECRET,
+    );
+    assert_eq!(
+        Client::attach(hub, vps_id, SESSION, &expired, None)
+            .await
+            .err(),
+        Some(401)
+    );
+    let other_secret = ticket::sign(
+        &AttachTicket::new(
+            &world.user_id,
+            &world.vps.gateway_id,
+            vps_id,
+            SESSION,
+            Mode::ReadWrite,
+            now_ms(),
+            60_000,
+        ),
+        "another-secret",
+    );
+    assert_eq!(
+        Client::attach(hub, vps_id, SESSION, &other_secret, None)
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(
+        Client::attach(hub, vps_id, "ses-othersession000000001", &good, None)
+            .await
+            .err(),
+        Some(403)
+    );
+    assert_eq!(
+        Client::attach(hub, "vps-another000000000000", SESSION, &good, None)
+            .await
+            .err(),
+        Some(403)
+    );
+
+    // A fresh attach gets a snapshot the hub asks the gateway for.
+    let mut browser = world.browser(SESSION, Mode::ReadWrite, None).await;
+    let asked = answer(&mut gateway, snapshot_for).await;
+    assert_eq!(asked["type"], "session.snapshot");
+    let snapshot = browser.json_of("session.snapshot").await;
+    assert_eq!(
+        (snapshot["content"].as_str(), snapshot["cols"].as_u64()),
+        (Some("$ "), Some(80))
+    );
+
+    // Input reaches the gateway with a request_id; output comes back in order.
+    browser
+        .send(
+            json!({"type": "session.input", "schema_version": "1", "session_id": SESSION,
+                     "data": "ZWNobyBoaQ0="}),
+        )
+        .await;
+    let input = answer(&mut gateway, |_| None).await;
+    assert_eq!(
+        (input["type"].as_str(), input["data"].as_str()),
+        (Some("session.input"), Some("ZWNobyBoaQ0="))
+    );
+    assert!(input["request_id"].as_str().is_some());
+    assert_eq!(browser.json_of("ack").await["ok"], true);
+    for seq in 0..5 {
+        gateway
+            .output(SESSION, seq, format!("line {seq}\r\n").as_bytes())
+            .await;
+    }
+    for seq in 0..5 {
+        let (got, payload) = browser.frame().await;
+        assert_eq!(
+            (got, payload),
+            (seq, format!("line {seq}\r\n").into_bytes())
+        );
+    }
+
+    // Resize and ping.
+    browser
+        .send(json!({"type": "session.resize", "schema_version": "1", "session_id": SESSION, "cols": 120, "rows": 40}))
+        .await;
+    let resize = answer(&mut gateway, |_| None).await;
+    assert_eq!(
+        (resize["cols"].as_u64(), resize["rows"].as_u64()),
+        (Some(120), Some(40))
+    );
+    browser
+        .send(json!({"type": "ping", "schema_version": "1", "request_id": "p1"}))
+        .await;
+    assert_eq!(browser.json_of("pong").await["request_id"], "p1");
+
+    // Read-only tickets cannot type; a second writer waits for the lease.
+    let mut watcher = world.browser(SESSION, Mode::ReadOnly, Some(4)).await;
+    watcher
+        .send(json!({"type": "session.input", "schema_version": "1", "session_id": SESSION, "data": "eA=="}))
+        .await;
+    assert_eq!(watcher.json_of("error").await["code"], "read_only");
+    let mut second = world.browser(SESSION, Mode::ReadWrite, Some(4)).await;
+    second
+        .send(json!({"type": "session.input", "schema_version": "1", "session_id": SESSION, "data": "eA=="}))
+        .await;
+    assert_eq!(second.json_of("error").await["code"], "writer_busy");
+    // Messages for another session and malformed ones are refused without closing.
+    second
+        .send(json!({"type": "session.ack", "schema_version": "1", "session_id": "ses-othersession000000001", "seq": 1}))
+        .await;
+    assert_eq!(second.json_of("error").await["code"], "wrong_session");
+    second.send_text("{not json".into()).await;
+    assert_eq!(second.json_of("error").await["code"], "invalid_message");
+
+    // Drop the browser after seq 4, produce more, reattach with last_seq: exactly the rest.
+    browser.close().await;
+    for seq in 5..10 {
+        gateway
+            .output(SESSION, seq, format!("line {seq}\r\n").as_bytes())
+            .await;
+    }
+    // The watcher saw them live (it resumed from 4 as well).
+    for seq in 5..10 {
+        assert_eq!(watcher.frame().await.0, seq);
+    }
+    let mut resumed = world.browser(SESSION, Mode::ReadWrite, Some(4)).await;
+    gateway.output(SESSION, 10, b"live").await;
+    let seqs: Vec<u64> = futures_seqs(&mut resumed, 6).await;
+    assert_eq!(seqs, (5..=10).collect::<Vec<_>>(), "no gap, no duplicate");
+
+    // A duplicate frame from the gateway is not passed on twice.
+    gateway.output(SESSION, 10, b"live").await;
+    gateway.output(SESSION, 11, b"next").await;
+    assert_eq!(resumed.frame().await.0, 11);
+
+    // Out of the window: a gap, then a fresh snapshot.
+    let mut late = world.browser(SESSION, Mode::ReadOnly, Some(900)).await;
+    let gap = late.json_of("gap").await;
+    assert_eq!(
+        (gap["from_seq"].as_u64(), gap["to_seq"].as_u64()),
+        (Some(900), Some(12))
+    );
+    answer(&mut gateway, snapshot_for).await;
+    late.json_of("session.snapshot").await;
+}
+
+async fn futures_seqs(client: &mut Client, n: usize) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    while seqs.len() < n {
+        seqs.push(client.frame().await.0);
+    }
+    seqs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_close_the_offender_and_everyone_else_keeps_going() {
+    let world = World::new().await;
+    let mut gateway = world.gateway().await;
+    let mut browser = world.browser(SESSION, Mode::ReadWrite, None).await;
+    answer(&mut gateway, snapshot_for).await;
+
+    // A browser sending binary, or over 1 MiB of text, is closed; others are not.
+    let mut rude = world.browser(SESSION, Mode::ReadWrite, None).await;
+    answer(&mut gateway, snapshot_for).await;
+    rude.send_binary(vec![2, 0]).await;
+    assert_eq!(rude.closed().await, Some(1008));
+    let mut big = world.browser(SESSION, Mode::ReadWrite, None).await;
+    answer(&mut gateway, snapshot_for).await;
+    big.send_text(format!("{{\"pad\":\"{}\"}}", "x".repeat(1024 * 1024 + 10)))
+        .await;
+    assert_eq!(big.closed().await, Some(1009));
+
+    // Unknown events from a newer gateway are ignored.
+    gateway
+        .send(json!({"type": "gateway.teleported", "schema_version": "1"}))
+        .await;
+    gateway.send_text("{broken".into()).await;
+    gateway.output(SESSION, 0, b"still here").await;
+    assert_eq!(browser.frame().await, (0, b"still here".to_vec()));
+
+    // A second connection of the gateway replaces the first (4000), output continues.
+    let mut replacement = world.gateway().await;
+    assert_eq!(gateway.closed().await, Some(4000));
+    replacement.output(SESSION, 1, b"from the new socket").await;
+    assert_eq!(browser.frame().await, (1, b"from the new socket".to_vec()));
+
+    // A truncated frame header closes the gateway with 1008; oversize binary with 1009.
+    replacement.send_binary(vec![1, 200, b'x']).await;
+    assert_eq!(replacement.closed().await, Some(1008));
+    let mut third = world.gateway().await;
+    third.send_binary(vec![0u8; 70 * 1024]).await;
+    assert_eq!(third.closed().await, Some(1009));
+    let mut fourth = world.gateway().await;
+    fourth
+        .send_text(format!(
+            "{{\"type\":\"gateway.health\",\"pad\":\"{}\"}}",
+            "x".repeat(1024 * 1024)
+        ))
+        .await;
+    assert_eq!(fourth.closed().await, Some(1009));
+
+    // The browser is still attached and served.
+    let mut fifth = world.gateway().await;
+    fifth.output(SESSION, 2, b"after all that").await;
+    assert_eq!(browser.frame().await, (2, b"after all that".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_stops_reading_is_evicted_without_slowing_the_others() {
+    let world = World::new().await;
+    let mut gateway = world.gateway().await;
+    let mut reader = world.browser(SESSION, Mode::ReadOnly, None).await;
+    answer(&mut gateway, snapshot_for).await;
+    let mut stalled = world.browser(SESSION, Mode::ReadOnly, None).await;
+    answer(&mut gateway, snapshot_for).await;
+
+    // 40 MiB of output: far more than the stalled browser's queue and socket buffers hold.
+    // The gateway never runs more than 2 MiB ahead of the reading browser, as a terminal
+    // that a person reads would not; the stalled one falls behind without bound.
+    let payload = vec![b'x'; 16 * 1024];
+    let frames: u64 = 2560;
+    let (read_tx, mut read_rx) = tokio::sync::watch::channel(0u64);
+    let writer = tokio::spawn(async move {
+        for seq in 0..frames {
+            read_rx.wait_for(|read| seq < read + 128).await.unwrap();
+            gateway.output(SESSION, seq, &payload).await;
+        }
+        gateway
+    });
+    for seq in 0..frames {
+        assert_eq!(reader.frame().await.0, seq);
+        read_tx.send_replace(seq + 1);
+    }
+    let _gateway = writer.await.unwrap();
+    assert_eq!(
+        stalled.closed().await,
+        Some(1013),
+        "the stalled browser was told to resume"
+    );
+    let metrics = reqwest::get(format!("http://{}/metrics", world.hub_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("chatcode_hub_evictions_total 0\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_back_within_the_grace_is_never_recorded_offline() {
+    let world = World::with(|config| config.timers.gateway_grace = Duration::from_secs(5)).await;
+    let gateway = world.gateway().await;
+    world
+        .wait_for_vps("connected", |d| d["gateway"]["connected"] == true)
+        .await;
+    gateway.close().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _again = world.gateway().await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let detail = world.vps_detail().await;
+    assert_eq!(detail["gateway"]["connected"], true, "{detail}");
+    assert!(detail["gateway"]["disconnected_at"].is_null(), "{detail}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_simulator_runs_a_session_through_the_hub_and_survives_a_restart() {
+    use chatcode_gateway_sim::{Backoff, GatewaySim, SimConfig};
+
+    let world = World::new().await;
+    let vps = world.vps.clone();
+    let mut config = SimConfig::new(
+        format!("ws://{}/gw/connect", world.hub_addr),
+        &vps.gateway_id,
+        &vps.token,
+    );
+    config.backoff = Backoff {
+        initial: Duration::from_millis(100),
+        max: Duration::from_millis(500),
+    };
+    config.health_interval = Duration::from_millis(500);
+    let sim = GatewaySim::start(config.clone());
+    sim.wait_connected(Duration::from_secs(15)).await.unwrap();
+    world
+        .wait_for_vps("active", |d| {
+            d["status"] == "active" && d["gateway"]["connected"] == true
+        })
+        .await;
+
+    let (status, started) = world.relay(&create("req-sim-1")).await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["event"]["type"], "session.started");
+
+    let mut browser = world.browser(SESSION, Mode::ReadWrite, None).await;
+    browser.json_of("session.snapshot").await;
+    browser
+        .send(
+            json!({"type": "session.input", "schema_version": "1", "session_id": SESSION,
+                     "data": "ZWNobyBoaQ0="}),
+        )
+        .await;
+    let mut seen = Vec::new();
+    let mut last_seq = None;
+    while !String::from_utf8_lossy(&seen).contains("hi\r\n") {
+        let (seq, payload) = browser.frame().await;
+        assert!(
+            last_seq.is_none_or(|last| seq == last + 1),
+            "seq {seq} after {last_seq:?}"
+        );
+        last_seq = Some(seq);
+        seen.extend(payload);
+    }
+
+    // The gateway never answers: the relay gives up with 504.
+    sim.drop_next_acks(1);
+    let (status, _) = world.relay(&create("req-sim-silent")).await;
+    assert_eq!(status, 504);
+
+    // The gateway process restarts within the grace; the session and its seq live on.
+    let kept = sim.stop_keep_sessions().await;
+    let sim = GatewaySim::start_with(config, kept);
+    sim.wait_connected(Duration::from_secs(15)).await.unwrap();
+    let snapshot = browser.json_of("session.snapshot").await;
+    assert_eq!(snapshot["session_id"], SESSION);
+    browser
+        .send(
+            json!({"type": "session.input", "schema_version": "1", "session_id": SESSION,
+                     "data": "ZWNobyBhZ2Fpbg0="}),
+        )
+        .await;
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("again\r\n") {
+        let (seq, payload) = browser.frame().await;
+        assert!(
+            last_seq.is_none_or(|last| seq > last),
+            "seq {seq} after {last_seq:?}"
+        );
+        last_seq = Some(seq);
+        seen.extend(payload);
+    }
+    let detail = world.vps_detail().await;
+    assert_eq!(detail["gateway"]["connected"], true, "{detail}");
+    sim.stop().await;
+}

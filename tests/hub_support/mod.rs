@@ -1,0 +1,387 @@
+//! What the hub's system tests share: the real app (`chatcode up`) with the DigitalOcean fake,
+//! a hub on port 0, a VPS provisioned through the app, and raw WebSocket clients playing the
+//! gateway and the browser at the protocol level.
+
+use std::{net::SocketAddr, time::Duration};
+
+use chatcode_core::{
+    protocol::frame,
+    ticket::{self, AttachTicket, Mode},
+    time::now_ms,
+};
+use chatcode_fakes::{
+    FakeServer,
+    digitalocean::{self, DoConfig, DoHandle},
+};
+use chatcode_hub::{HubConfig, Timers};
+use chatcode_testkit::{Process, ensure_components_built, gateway_env};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream,
+    tungstenite::{Message, client::IntoClientRequest, protocol::CloseFrame},
+};
+
+pub const HUB_SECRET: &str = "test-hub-secret";
+const RELEASE_SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+/// Longest a test waits for one message.
+const WAIT: Duration = Duration::from_secs(15);
+
+/// The app, the DigitalOcean fake and a hub, with one signed-in user who has a VPS.
+pub struct World {
+    _dir: tempfile::TempDir,
+    pub app: Process,
+    _do_server: FakeServer,
+    _fake: DoHandle,
+    _hub: chatcode_hub::Serving,
+    pub hub_addr: SocketAddr,
+    pub cookie: String,
+    pub user_id: String,
+    pub vps: Vps,
+}
+
+/// A VPS and its gateway's credentials, read from its cloud-init.
+#[derive(Clone)]
+pub struct Vps {
+    pub id: String,
+    pub gateway_id: String,
+    pub token: String,
+}
+
+/// Timers short enough for tests.
+pub fn test_timers() -> Timers {
+    Timers {
+        gateway_grace: Duration::from_secs(2),
+        relay_timeout: Duration::from_secs(2),
+        event_flush: Duration::from_millis(20),
+        ..Timers::default()
+    }
+}
+
+impl World {
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    pub async fn with(adjust: impl FnOnce(&mut HubConfig)) -> Self {
+        ensure_components_built();
+        let (do_server, fake) = digitalocean::spawn(DoConfig::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hub_addr = listener.local_addr().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut command =
+            chatcode_testkit::chatcode_up(env!("CARGO_BIN_EXE_chatcode"), &data, "development");
+        command
+            .env("SPIN_VARIABLE_DO_CLIENT_ID", "fake-do-client-id")
+            .env("SPIN_VARIABLE_DO_CLIENT_SECRET", "fake-do-client-secret")
+            .env("SPIN_VARIABLE_DO_OAUTH_BASE", do_server.url())
+            .env("SPIN_VARIABLE_DO_API_BASE", do_server.url())
+            .env("SPIN_VARIABLE_GATEWAY_SHA256", RELEASE_SHA)
+            .env("SPIN_VARIABLE_HUB_PUBLIC_URL", format!("http://{hub_addr}"));
+        let app = tokio::task::block_in_place(|| Process::start(command)).unwrap();
+        let mut config = HubConfig::new(app.url(""), HUB_SECRET);
+        config.timers = test_timers();
+        adjust(&mut config);
+        let hub = chatcode_hub::serve(config, listener).unwrap();
+
+        let http = reqwest::Client::new();
+        let login = http
+            .post(app.url("/auth/dev/login"))
+            .json(&json!({"username": "alice"}))
+            .send()
+            .await
+            .unwrap();
+        let cookie = login
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_owned();
+        let profile: Value = login.json().await.unwrap();
+        let user_id = profile["id"].as_str().unwrap().to_owned();
+        let uuid = DoConfig::default().accounts[0].uuid.clone();
+        let tokens = fake.issue_token(&uuid, "read write").unwrap();
+        chatcode_testkit::connect_digitalocean(
+            &data,
+            &user_id,
+            &uuid,
+            &tokens.access_token,
+            &tokens.refresh_token,
+        );
+        let created: Value = http
+            .post(app.url("/vps"))
+            .header("cookie", &cookie)
+            .json(&json!({"region": "ams3", "size": "s-1vcpu-1gb"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let droplet = fake
+            .droplet(created["droplet_id"].as_u64().unwrap())
+            .unwrap();
+        let env = gateway_env(droplet.user_data.as_deref().unwrap());
+        assert_eq!(env["GATEWAY_CP_URL"], format!("ws://{hub_addr}/gw/connect"));
+        let vps = Vps {
+            id: created["vps_id"].as_str().unwrap().to_owned(),
+            gateway_id: env["GATEWAY_ID"].clone(),
+            token: env["GATEWAY_AUTH_TOKEN"].clone(),
+        };
+        Self {
+            _dir: dir,
+            app,
+            _do_server: do_server,
+            _fake: fake,
+            _hub: hub,
+            hub_addr,
+            cookie,
+            user_id,
+            vps,
+        }
+    }
+
+    /// `GET /vps/:id` as the signed-in user.
+    pub async fn vps_detail(&self) -> Value {
+        reqwest::Client::new()
+            .get(self.app.url(&format!("/vps/{}", self.vps.id)))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until the app's view of the VPS satisfies `check`.
+    pub async fn wait_for_vps(&self, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let detail = self.vps_detail().await;
+            if check(&detail) {
+                return detail;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "waiting for {what}: {detail}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The gateway dials in with its cloud-init credentials and says hello.
+    pub async fn gateway(&self) -> RawGateway {
+        let mut gateway = RawGateway::dial(self.hub_addr, &self.vps.gateway_id, &self.vps.token)
+            .await
+            .unwrap();
+        gateway.hello(&self.vps.gateway_id).await;
+        gateway
+    }
+
+    /// A signed attach ticket for `session_id`.
+    pub fn ticket(&self, session_id: &str, mode: Mode) -> String {
+        ticket::sign(
+            &AttachTicket::new(
+                &self.user_id,
+                &self.vps.gateway_id,
+                &self.vps.id,
+                session_id,
+                mode,
+                now_ms(),
+                60_000,
+            ),
+            HUB_SECRET,
+        )
+    }
+
+    /// A browser attached to `session_id` with a fresh ticket.
+    pub async fn browser(&self, session_id: &str, mode: Mode, last_seq: Option<u64>) -> Client {
+        Client::attach(
+            self.hub_addr,
+            &self.vps.id,
+            session_id,
+            &self.ticket(session_id, mode),
+            last_seq,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Relays a command through the hub as the app does.
+    pub async fn relay(&self, command: &Value) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .post(format!(
+                "http://{}/internal/gateways/{}/commands",
+                self.hub_addr, self.vps.gateway_id
+            ))
+            .bearer_auth(HUB_SECRET)
+            .json(command)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// What a client read from its socket.
+#[derive(Debug)]
+pub enum Received {
+    Json(Value),
+    Frame { seq: u64, payload: Vec<u8> },
+    Closed(Option<u16>),
+}
+
+/// A WebSocket client speaking the protocol's messages.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// The gateway side: a client that dialled `/gw/connect`.
+pub type RawGateway = Client;
+
+impl Client {
+    /// Dials `/gw/connect`; `Err` holds the HTTP status of a refused upgrade.
+    pub async fn dial(hub: SocketAddr, gateway_id: &str, token: &str) -> Result<Self, u16> {
+        let mut request = format!("ws://{hub}/gw/connect")
+            .into_client_request()
+            .unwrap();
+        let headers = request.headers_mut();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        headers.insert("x-gateway-id", gateway_id.parse().unwrap());
+        Self::open(request).await
+    }
+
+    /// Opens a browser terminal; `Err` holds the HTTP status of a refused upgrade.
+    pub async fn attach(
+        hub: SocketAddr,
+        vps_id: &str,
+        session_id: &str,
+        ticket: &str,
+        last_seq: Option<u64>,
+    ) -> Result<Self, u16> {
+        let mut url = format!(
+            "ws://{hub}/vps/{vps_id}/terminal?session_id={session_id}&ticket={}",
+            urlencoding::encode(ticket)
+        );
+        if let Some(n) = last_seq {
+            url.push_str(&format!("&last_seq={n}"));
+        }
+        Self::open(url.into_client_request().unwrap()).await
+    }
+
+    async fn open(
+        request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> Result<Self, u16> {
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(Self { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(e) => panic!("dial failed: {e}"),
+        }
+    }
+
+    pub async fn hello(&mut self, gateway_id: &str) {
+        self.send(json!({
+            "type": "gateway.hello", "schema_version": "1", "gateway_id": gateway_id,
+            "version": "v0.1.0", "hostname": "box",
+            "system_info": {"os": "linux", "arch": "amd64", "cpus": 2,
+                            "ram_total_bytes": 1u64 << 31, "disk_total_bytes": 1u64 << 35}
+        }))
+        .await;
+    }
+
+    pub async fn send(&mut self, value: Value) {
+        self.ws
+            .send(Message::Text(value.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        let _ = self.ws.send(Message::Text(text.into())).await;
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        let _ = self.ws.send(Message::Binary(bytes.into())).await;
+    }
+
+    pub async fn output(&mut self, session_id: &str, seq: u64, payload: &[u8]) {
+        let bytes = frame::encode_output(session_id, seq, payload).unwrap();
+        self.ws.send(Message::Binary(bytes.into())).await.unwrap();
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+
+    /// The next message (pings skipped).
+    pub async fn next(&mut self) -> Received {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a message in time");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    return Received::Json(serde_json::from_str(text.as_str()).unwrap());
+                }
+                Some(Ok(Message::Binary(bytes))) => {
+                    let frame = frame::decode(&bytes).unwrap();
+                    return Received::Frame {
+                        seq: frame.seq,
+                        payload: frame.payload.to_vec(),
+                    };
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Received::Closed(frame.map(|f: CloseFrame| u16::from(f.code)));
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Received::Closed(None),
+            }
+        }
+    }
+
+    /// The next JSON message.
+    pub async fn json(&mut self) -> Value {
+        match self.next().await {
+            Received::Json(value) => value,
+            other => panic!("expected JSON, got {other:?}"),
+        }
+    }
+
+    /// The next JSON message of `type`, skipping others.
+    pub async fn json_of(&mut self, type_name: &str) -> Value {
+        loop {
+            match self.next().await {
+                Received::Json(value) if value["type"] == type_name => return value,
+                Received::Closed(code) => panic!("closed ({code:?}) waiting for {type_name}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next output frame's seq and payload, skipping JSON.
+    pub async fn frame(&mut self) -> (u64, Vec<u8>) {
+        loop {
+            match self.next().await {
+                Received::Frame { seq, payload, .. } => return (seq, payload),
+                Received::Closed(code) => panic!("closed ({code:?}) waiting for a frame"),
+                Received::Json(_) => continue,
+            }
+        }
+    }
+
+    /// The close code the peer sends, skipping everything before it.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            if let Received::Closed(code) = self.next().await {
+                return code;
+            }
+        }
+    }
+}
