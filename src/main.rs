@@ -1,11 +1,12 @@
 //! `chatcode`: the local launcher.
 //!
 //! `chatcode up` builds the components, generates development secrets, serves
-//! the app on the embedded runtime, applies migrations, and prints
-//! `Serving http://ADDR` once it answers.
+//! the app on the embedded runtime with the hub next to it (its WebSocket endpoints on the
+//! same port), applies migrations, and prints `Serving http://ADDR` once it answers.
 #![forbid(unsafe_code)]
 
 mod dev_secrets;
+mod front;
 mod up;
 
 use clap::{Parser, Subcommand};

@@ -27,6 +27,10 @@ pub struct UpArgs {
     /// Serve the `.wasm` files as they are, without running the build commands.
     #[arg(long)]
     no_build: bool,
+    /// Address of the hub's own port (`/healthz`, `/metrics`, the command relay); its
+    /// WebSocket endpoints are also served on `--listen`.
+    #[arg(long, default_value = "127.0.0.1:3001")]
+    hub_listen: SocketAddr,
 }
 
 /// Runs `chatcode up` until SIGINT/SIGTERM.
@@ -76,16 +80,32 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let runtime = tokio::task::spawn_blocking(move || Runtime::load(&options))
         .await
         .context("load task failed")??;
-    let serving = runtime.serve(listener)?;
+    let Some(hub_secret) = hub_secret else {
+        bail!("hub_secret has no value: set SPIN_VARIABLE_HUB_SECRET or --variable hub_secret=…");
+    };
+    let hub_listener = tokio::net::TcpListener::bind(args.hub_listen)
+        .await
+        .with_context(|| format!("listening on {} for the hub", args.hub_listen))?;
+    let hub = chatcode_hub::serve(
+        chatcode_hub::HubConfig::new(format!("http://{addr}"), hub_secret.clone()),
+        hub_listener,
+    )?;
+    let serving = runtime.serve_with(
+        listener,
+        Some(crate::front::HubPassthrough::new(hub.router())),
+    )?;
 
-    if let Err(e) = migrate(addr, hub_secret.as_deref()).await {
+    if let Err(e) = migrate(addr, &hub_secret).await {
+        hub.shutdown().await;
         serving.shutdown().await;
         return Err(e);
     }
     tracing::info!(environment = %args.environment, data = %args.data_dir.display(), "chatcode is up");
     println!("Serving http://{addr}");
+    println!("Hub listening on http://{}", hub.addr);
     chatcode_runtime::cli::shutdown_signal().await;
     tracing::info!("shutting down");
+    hub.shutdown().await;
     serving.shutdown().await;
     Ok(())
 }
@@ -113,10 +133,7 @@ fn unset_secrets(
 }
 
 /// Applies pending migrations through the platform component.
-async fn migrate(addr: SocketAddr, hub_secret: Option<&str>) -> anyhow::Result<()> {
-    let Some(secret) = hub_secret else {
-        bail!("hub_secret has no value: cannot apply migrations");
-    };
+async fn migrate(addr: SocketAddr, secret: &str) -> anyhow::Result<()> {
     let response = reqwest::Client::new()
         .post(format!("http://{addr}/internal/migrate"))
         .bearer_auth(secret)

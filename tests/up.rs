@@ -10,7 +10,13 @@ fn up(data: &Path, extra: &[&str]) -> Command {
     command
         .current_dir(chatcode_testkit::workspace_root())
         .arg("up")
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--hub-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data)
         .args(extra)
         .env_remove("SPIN_VARIABLE_ENVIRONMENT")

@@ -869,3 +869,71 @@ fn internal_routes_refuse_missing_or_wrong_secrets_and_bad_batches() {
     let (status, _) = setup.hub("/internal/sweep", &json!({"now": "soon"}));
     assert_eq!(status, 400);
 }
+
+#[test]
+fn chatcode_up_serves_the_hub_on_its_own_port_too() {
+    use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
+
+    let setup = Setup::new();
+    let (mut browser, _) = setup.user("judy", 0);
+    let created = setup.create(&mut browser);
+
+    // The hub answers on its own port, announced after the app's.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let hub = loop {
+        let output = setup.app.output();
+        if let Some(hub) = output
+            .lines()
+            .find_map(|line| line.strip_prefix("Hub listening on "))
+        {
+            break hub.trim().to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hub's address is never printed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let health: Value = client()
+        .get(format!("{hub}/healthz"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+
+    // A gateway dials the app's port with its cloud-init credentials: the upgrade reaches the
+    // hub, which checks the token with the app.
+    let dial = |token: &str| {
+        let mut request = format!("ws://{}/gw/connect", setup.app.addr())
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        request
+            .headers_mut()
+            .insert("x-gateway-id", created.env["GATEWAY_ID"].parse().unwrap());
+        tungstenite::connect(request)
+    };
+    match dial("wrong") {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    let (mut socket, _) = dial(&created.env["GATEWAY_AUTH_TOKEN"]).unwrap();
+    socket
+        .send(tungstenite::Message::Text(
+            hello(&created.env["GATEWAY_ID"]).to_string().into(),
+        ))
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while setup.vps_status(&created.vps_id) != "active" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the VPS never became active"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, detail) = browser.send("GET", &format!("/vps/{}", created.vps_id), None);
+    assert_eq!(detail["gateway"]["connected"], true);
+}

@@ -72,6 +72,12 @@ pub struct Serving {
 }
 
 impl Serving {
+    /// The hub's routes, for a front server that hands it some of its requests (WebSocket
+    /// upgrades included).
+    pub fn router(&self) -> Router {
+        router(self.hub.clone())
+    }
+
     /// Closes every socket with 1001 (gateways reconnect elsewhere) and stops serving.
     pub async fn shutdown(self) {
         for gateway in self.hub.all() {

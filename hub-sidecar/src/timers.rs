@@ -37,6 +37,8 @@ async fn housekeeping(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
 
 async fn app_sweep(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(hub.config.timers.app_sweep);
+    // The first tick is immediate: let the app finish starting first.
+    ticker.tick().await;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}

@@ -83,6 +83,18 @@ impl RuntimeOptions {
     }
 }
 
+/// Takes the requests the app must not see, such as the hub's WebSocket upgrades when one
+/// port serves both.
+pub trait Passthrough: Send + Sync + 'static {
+    /// Whether `req` is one of its own.
+    fn takes(&self, req: &http::Request<hyper::body::Incoming>) -> bool;
+    /// Answers a request it takes (HTTP upgrades included).
+    fn handle(
+        &self,
+        req: http::Request<hyper::body::Incoming>,
+    ) -> futures::future::BoxFuture<'static, http::Response<server::Body>>;
+}
+
 /// An app loaded and ready to serve.
 pub struct Runtime {
     server: Arc<Server>,
@@ -144,6 +156,16 @@ impl Runtime {
 
     /// Serves on `listener` until [`Serving::shutdown`].
     pub fn serve(self, listener: TcpListener) -> anyhow::Result<Serving> {
+        self.serve_with(listener, None)
+    }
+
+    /// Serves on `listener`, handing the requests `passthrough` takes to it (with HTTP
+    /// upgrades), until [`Serving::shutdown`].
+    pub fn serve_with(
+        self,
+        listener: TcpListener,
+        passthrough: Option<Arc<dyn Passthrough>>,
+    ) -> anyhow::Result<Serving> {
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
@@ -160,16 +182,36 @@ impl Runtime {
                             }
                         };
                         let server = self.server.clone();
-                        let service = service_fn(move |req| server.clone().handle(req, client));
+                        let upgrades = passthrough.is_some();
+                        let passthrough = passthrough.clone();
+                        let service = service_fn(move |req| {
+                            let server = server.clone();
+                            let taken = match &passthrough {
+                                Some(p) if p.takes(&req) => Ok(p.handle(req)),
+                                _ => Err(req),
+                            };
+                            async move {
+                                match taken {
+                                    Ok(response) => Ok(response.await),
+                                    Err(req) => server.handle(req, client).await,
+                                }
+                            }
+                        });
                         let conn = http1::Builder::new()
                             .keep_alive(true)
                             .serve_connection(TokioIo::new(stream), service);
-                        let conn = graceful.watch(conn);
-                        tokio::spawn(async move {
-                            if let Err(e) = conn.await {
-                                tracing::debug!("connection from {client} ended: {e}");
-                            }
-                        });
+                        if upgrades {
+                            // Upgraded sockets outlive the server's graceful wait: their owner
+                            // closes them. The HTTP part still ends gracefully on stop.
+                            tokio::spawn(serve_upgradeable(conn.with_upgrades(), stopped.clone(), client));
+                        } else {
+                            let conn = graceful.watch(conn);
+                            tokio::spawn(async move {
+                                if let Err(e) = conn.await {
+                                    tracing::debug!("connection from {client} ended: {e}");
+                                }
+                            });
+                        }
                     }
                     _ = stopped.changed() => break,
                 }
@@ -184,6 +226,32 @@ impl Runtime {
             drop(self);
         });
         Ok(Serving { addr, stop, task })
+    }
+}
+
+/// Drives a connection that may upgrade, asking it to finish once `stop` turns true.
+async fn serve_upgradeable<S>(
+    conn: http1::UpgradeableConnection<TokioIo<tokio::net::TcpStream>, S>,
+    mut stop: watch::Receiver<bool>,
+    client: SocketAddr,
+) where
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = server::Body>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut conn = std::pin::pin!(conn);
+    let stopping = async move {
+        // The guard `wait_for` returns must not live across the next await.
+        let _ = stop.wait_for(|stop| *stop).await.map(|_| ());
+    };
+    let ended = tokio::select! {
+        ended = conn.as_mut() => ended,
+        () = stopping => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!("connection from {client} ended: {e}");
     }
 }
 

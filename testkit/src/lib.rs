@@ -91,6 +91,8 @@ pub fn chatcode_up(chatcode: &str, data: &Path, environment: &str) -> Command {
             "--no-build",
             "--listen",
             "127.0.0.1:0",
+            "--hub-listen",
+            "127.0.0.1:0",
             "--environment",
             environment,
         ])
