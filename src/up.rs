@@ -73,6 +73,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         }
     }
 
+    let hub_listener = tokio::net::TcpListener::bind(args.hub_listen)
+        .await
+        .with_context(|| format!("listening on {} for the hub", args.hub_listen))?;
+    let hub_addr = hub_listener.local_addr()?;
+    if !variables.contains_key("hub_url") && !environment.contains_key("SPIN_VARIABLE_HUB_URL") {
+        // The components relay commands to the hub this process runs.
+        variables.insert("hub_url".into(), format!("http://{hub_addr}"));
+    }
+
     let mut options = RuntimeOptions::new(&args.manifest);
     options.data_dir = Some(args.data_dir.clone());
     options.variables = variables;
@@ -83,9 +92,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let Some(hub_secret) = hub_secret else {
         bail!("hub_secret has no value: set SPIN_VARIABLE_HUB_SECRET or --variable hub_secret=…");
     };
-    let hub_listener = tokio::net::TcpListener::bind(args.hub_listen)
-        .await
-        .with_context(|| format!("listening on {} for the hub", args.hub_listen))?;
     let hub = chatcode_hub::serve(
         chatcode_hub::HubConfig::new(format!("http://{addr}"), hub_secret.clone()),
         hub_listener,

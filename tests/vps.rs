@@ -514,6 +514,7 @@ fn bad_input_and_foreign_ids_are_refused() {
     );
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "do_not_connected");
+    assert_eq!(body["error"]["message"], "connect DigitalOcean first");
 
     // Nothing of the refused requests reached DigitalOcean.
     assert_eq!(setup.fake.droplets().len(), 1);

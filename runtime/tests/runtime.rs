@@ -90,6 +90,8 @@ fn serves_the_platform_health_check_from_the_real_wasm() {
             "hub_public_url=http://127.0.0.1",
             "--variable",
             "gateway_token_salt=test-salt",
+            "--variable",
+            "hub_url=http://127.0.0.1:9",
         ],
     ))
     .unwrap();

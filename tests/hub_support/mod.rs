@@ -1,6 +1,8 @@
 //! What the hub's system tests share: the real app (`chatcode up`) with the DigitalOcean fake,
 //! a hub on port 0, a VPS provisioned through the app, and raw WebSocket clients playing the
 //! gateway and the browser at the protocol level.
+// Each test crate that includes this module uses a different part of it.
+#![allow(dead_code)]
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -31,10 +33,11 @@ const WAIT: Duration = Duration::from_secs(15);
 /// The app, the DigitalOcean fake and a hub, with one signed-in user who has a VPS.
 pub struct World {
     _dir: tempfile::TempDir,
+    data: std::path::PathBuf,
     pub app: Process,
     _do_server: FakeServer,
     _fake: DoHandle,
-    _hub: chatcode_hub::Serving,
+    hub: Option<chatcode_hub::Serving>,
     pub hub_addr: SocketAddr,
     pub cookie: String,
     pub user_id: String,
@@ -59,6 +62,25 @@ pub fn test_timers() -> Timers {
     }
 }
 
+/// Signs `username` in through the development login: its cookie and user id.
+pub async fn login(app: &Process, username: &str) -> (String, String) {
+    let login = reqwest::Client::new()
+        .post(app.url("/auth/dev/login"))
+        .json(&json!({ "username": username }))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let profile: Value = login.json().await.unwrap();
+    (cookie, profile["id"].as_str().unwrap().to_owned())
+}
+
 impl World {
     pub async fn new() -> Self {
         Self::with(|_| {}).await
@@ -79,7 +101,8 @@ impl World {
             .env("SPIN_VARIABLE_DO_OAUTH_BASE", do_server.url())
             .env("SPIN_VARIABLE_DO_API_BASE", do_server.url())
             .env("SPIN_VARIABLE_GATEWAY_SHA256", RELEASE_SHA)
-            .env("SPIN_VARIABLE_HUB_PUBLIC_URL", format!("http://{hub_addr}"));
+            .env("SPIN_VARIABLE_HUB_PUBLIC_URL", format!("http://{hub_addr}"))
+            .env("SPIN_VARIABLE_HUB_URL", format!("http://{hub_addr}"));
         let app = tokio::task::block_in_place(|| Process::start(command)).unwrap();
         let mut config = HubConfig::new(app.url(""), HUB_SECRET);
         config.timers = test_timers();
@@ -87,21 +110,7 @@ impl World {
         let hub = chatcode_hub::serve(config, listener).unwrap();
 
         let http = reqwest::Client::new();
-        let login = http
-            .post(app.url("/auth/dev/login"))
-            .json(&json!({"username": "alice"}))
-            .send()
-            .await
-            .unwrap();
-        let cookie = login
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|c| c.split(';').next())
-            .unwrap()
-            .to_owned();
-        let profile: Value = login.json().await.unwrap();
-        let user_id = profile["id"].as_str().unwrap().to_owned();
+        let (cookie, user_id) = login(&app, "alice").await;
         let uuid = DoConfig::default().accounts[0].uuid.clone();
         let tokens = fake.issue_token(&uuid, "read write").unwrap();
         chatcode_testkit::connect_digitalocean(
@@ -133,15 +142,49 @@ impl World {
         };
         Self {
             _dir: dir,
+            data,
             app,
             _do_server: do_server,
             _fake: fake,
-            _hub: hub,
+            hub: Some(hub),
             hub_addr,
             cookie,
             user_id,
             vps,
         }
+    }
+
+    /// The app's data folder.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data
+    }
+
+    /// Stops the hub (sockets closed with 1001), leaving the app running.
+    pub async fn stop_hub(&mut self) {
+        if let Some(hub) = self.hub.take() {
+            hub.shutdown().await;
+        }
+    }
+
+    /// Sends a request to the app with `cookie` (or none): status and JSON body.
+    pub async fn call(
+        &self,
+        cookie: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request =
+            reqwest::Client::new().request(method.parse().unwrap(), self.app.url(path));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// `GET /vps/:id` as the signed-in user.
@@ -271,6 +314,11 @@ impl Client {
         if let Some(n) = last_seq {
             url.push_str(&format!("&last_seq={n}"));
         }
+        Self::open(url.into_client_request().unwrap()).await
+    }
+
+    /// Opens the WebSocket at `url` (an attach route's `url`).
+    pub async fn connect(url: &str) -> Result<Self, u16> {
         Self::open(url.into_client_request().unwrap()).await
     }
 

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Conflict,
     /// 409: the action needs a DigitalOcean connection the user has not made.
     DoNotConnected,
+    /// 409: the VPS's gateway is not connected to the hub.
+    GatewayOffline,
     /// 409: the database holds a migration this build does not have, or one that was modified.
     MigrationConflict,
     /// 413: the request body is too large.
@@ -49,7 +51,10 @@ impl ErrorKind {
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
-            ErrorKind::Conflict | ErrorKind::DoNotConnected | ErrorKind::MigrationConflict => 409,
+            ErrorKind::Conflict
+            | ErrorKind::DoNotConnected
+            | ErrorKind::GatewayOffline
+            | ErrorKind::MigrationConflict => 409,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::Unprocessable => 422,
             ErrorKind::TooManyRequests => 429,
@@ -70,6 +75,7 @@ impl ErrorKind {
             ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::Conflict => "conflict",
             ErrorKind::DoNotConnected => "do_not_connected",
+            ErrorKind::GatewayOffline => "gateway_offline",
             ErrorKind::MigrationConflict => "migration_conflict",
             ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::Unprocessable => "unprocessable",
@@ -90,7 +96,8 @@ impl ErrorKind {
             ErrorKind::NotFound => "not found",
             ErrorKind::MethodNotAllowed => "method not allowed",
             ErrorKind::Conflict => "conflict",
-            ErrorKind::DoNotConnected => "do_not_connected",
+            ErrorKind::DoNotConnected => "connect DigitalOcean first",
+            ErrorKind::GatewayOffline => "the VPS's gateway is not connected",
             ErrorKind::MigrationConflict => "database schema conflicts with this build",
             ErrorKind::PayloadTooLarge => "request body too large",
             ErrorKind::Unprocessable => "unprocessable request",
@@ -281,7 +288,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [ErrorKind; 15] = [
+    const ALL: [ErrorKind; 16] = [
         ErrorKind::BadRequest,
         ErrorKind::Unauthorized,
         ErrorKind::Forbidden,
@@ -289,6 +296,7 @@ mod tests {
         ErrorKind::MethodNotAllowed,
         ErrorKind::Conflict,
         ErrorKind::DoNotConnected,
+        ErrorKind::GatewayOffline,
         ErrorKind::MigrationConflict,
         ErrorKind::PayloadTooLarge,
         ErrorKind::Unprocessable,
@@ -322,6 +330,7 @@ mod tests {
     fn do_not_connected_is_a_conflict() {
         let err = ApiError::do_not_connected();
         assert_eq!((err.status(), err.code()), (409, "do_not_connected"));
+        assert_eq!(err.message, "connect DigitalOcean first");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod migrations;
 pub mod oauth;
 pub mod protocol;
 pub mod session;
+pub mod sessions;
 pub mod ticket;
 pub mod time;
 pub mod token;

@@ -150,8 +150,47 @@ fn mac(secret: &str, payload: &str) -> [u8; MAC_BYTES] {
     hmac_sha256(secret.as_bytes(), &message)
 }
 
+/// The WebSocket URL a browser opens with `ticket`: absolute (`ws`/`wss`) on the hub's public
+/// URL when there is one, else a path on the app's own origin. A client resumes by appending
+/// `&last_seq=N`.
+pub fn terminal_url(
+    hub_public_url: Option<&str>,
+    vps_id: &str,
+    session_id: &str,
+    ticket: &str,
+) -> String {
+    let path = format!("/vps/{vps_id}/terminal?session_id={session_id}&ticket={ticket}");
+    let Some(base) = hub_public_url.map(|u| u.trim_end_matches('/')) else {
+        return path;
+    };
+    let base = if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        base.to_owned()
+    };
+    format!("{base}{path}")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn terminal_urls_are_websockets_on_the_hub() {
+        assert_eq!(
+            super::terminal_url(Some("https://hub.example/"), "vps-1", "ses-1", "t.k"),
+            "wss://hub.example/vps/vps-1/terminal?session_id=ses-1&ticket=t.k"
+        );
+        assert_eq!(
+            super::terminal_url(Some("http://127.0.0.1:3000"), "vps-1", "ses-1", "t"),
+            "ws://127.0.0.1:3000/vps/vps-1/terminal?session_id=ses-1&ticket=t"
+        );
+        assert_eq!(
+            super::terminal_url(None, "vps-1", "ses-1", "t"),
+            "/vps/vps-1/terminal?session_id=ses-1&ticket=t"
+        );
+    }
+
     use super::*;
 
     const SECRET: &str = "hub-secret";

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod digitalocean;
 pub mod droplets;
+pub mod hub;
 pub mod internal;
 pub mod outbound;
 pub mod respond;

@@ -1,0 +1,97 @@
+//! `GET /vps/:id/sessions`, `DELETE /vps/:id/sessions/:sid` and
+//! `GET /vps/:id/sessions/:sid/snapshot`.
+
+use chatcode_core::{
+    ApiError, ErrorKind,
+    protocol::{Command, SessionEnd, SnapshotRequest},
+    sessions::SessionStatus,
+    time::now_ms,
+    token::random_urlsafe,
+};
+use chatcode_kit::{Reply, db, hub, respond, sessions};
+use serde_json::{Value, json};
+use spin_sdk::http::Request;
+
+use crate::store::{self, OwnedVps, Session};
+
+/// The answer for a VPS id the user does not own.
+pub fn vps_not_found() -> ApiError {
+    ApiError::not_found("no such VPS")
+}
+
+fn session_not_found() -> ApiError {
+    ApiError::not_found("no such session")
+}
+
+/// The signed-in user's VPS and one of its sessions, or 404.
+pub fn owned_session(
+    req: &Request,
+    vps_id: &str,
+    session_id: &str,
+) -> Result<(String, OwnedVps, Session, spin_sdk::sqlite::Connection), ApiError> {
+    let user = sessions::require(req)?;
+    let conn = db::open()?;
+    let vps = store::owned_vps(&conn, &user.user_id, vps_id)?.ok_or_else(vps_not_found)?;
+    let session = store::get(&conn, &vps.id, session_id)?.ok_or_else(session_not_found)?;
+    Ok((user.user_id, vps, session, conn))
+}
+
+/// Lists the VPS's sessions.
+pub fn list(req: &Request, vps_id: &str) -> Reply {
+    let user = sessions::require(req)?;
+    let conn = db::open()?;
+    let vps = store::owned_vps(&conn, &user.user_id, vps_id)?.ok_or_else(vps_not_found)?;
+    respond::json(200, &json!({ "sessions": store::list(&conn, &vps.id)? }))
+}
+
+/// Ends a session on its gateway and marks it `ended`; 204. Ending an ended session is a
+/// no-op, and a session that never started (or whose gateway no longer knows it) is simply
+/// marked ended.
+pub async fn end(req: &Request, vps_id: &str, session_id: &str) -> Reply {
+    let (_, vps, session, conn) = owned_session(req, vps_id, session_id)?;
+    match session.status.as_str() {
+        "ended" => return Ok(respond::no_content(None)),
+        "error" => {}
+        _ => {
+            let command = Command::SessionEnd(SessionEnd {
+                request_id: format!("end-{session_id}-{}", random_urlsafe(6)),
+                session_id: session_id.to_owned(),
+            });
+            // An `ok: false` means the gateway has no such session any more: it is over.
+            hub::relay(&vps.gateway_id, &command).await?;
+        }
+    }
+    store::set_status(&conn, session_id, SessionStatus::Ended, None, now_ms())?;
+    Ok(respond::no_content(None))
+}
+
+/// The session's screen as the gateway reports it now.
+pub async fn snapshot(req: &Request, vps_id: &str, session_id: &str) -> Reply {
+    let (_, vps, session, _conn) = owned_session(req, vps_id, session_id)?;
+    if session.status == "ended" {
+        return Err(ApiError::conflict("the session has ended"));
+    }
+    let command = Command::SessionSnapshot(SnapshotRequest {
+        request_id: format!("snapshot-{session_id}-{}", random_urlsafe(6)),
+        session_id: session_id.to_owned(),
+    });
+    let answer = hub::relay(&vps.gateway_id, &command).await?;
+    let event = match (answer.ack.ok, answer.event) {
+        (true, Some(Value::Object(mut event))) => {
+            for envelope in ["type", "schema_version", "request_id"] {
+                event.remove(envelope);
+            }
+            Value::Object(event)
+        }
+        (_, _) => {
+            return Err(ApiError::new(
+                ErrorKind::BadGateway,
+                format!(
+                    "the gateway sent no snapshot: {}",
+                    answer.ack.error.unwrap_or_else(|| "no answer".into())
+                ),
+            ));
+        }
+    };
+    respond::json(200, &event)
+}
