@@ -321,3 +321,129 @@ async fn every_route_refuses_strangers_bad_bodies_and_foreign_ids() {
     let (status, _) = world.call(cookie, "PUT", &sessions, None).await;
     assert_eq!(status, 405);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_keys_agents_and_workspace_are_relayed_to_the_gateway() {
+    use chatcode_gateway_sim::{GatewaySim, SimConfig};
+
+    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMV57bZ5WLTEuOCEpJ5WzWqn4EjHIPJUqGyhCLLpC+kK me@laptop";
+    const FINGERPRINT: &str = "SHA256:Zxt/loA8yrz714LWI3n44xrJxdoeURDZNR5Wp45u/gY";
+
+    let world = World::new().await;
+    let sim = GatewaySim::start(SimConfig::new(
+        format!("ws://{}/gw/connect", world.hub_addr),
+        &world.vps.gateway_id,
+        &world.vps.token,
+    ));
+    sim.wait_connected(std::time::Duration::from_secs(15))
+        .await
+        .unwrap();
+    world
+        .wait_for_vps("connected", |d| d["gateway"]["connected"] == true)
+        .await;
+    let cookie = Some(world.cookie.as_str());
+    let keys = format!("/vps/{}/ssh-keys", world.vps.id);
+
+    let (status, added) = world
+        .call(
+            cookie,
+            "POST",
+            &keys,
+            Some(json!({"public_key": KEY, "label": "laptop"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(added["fingerprint"], FINGERPRINT);
+    assert_eq!(added["keys"][0]["label"], "laptop");
+    let db = rusqlite::Connection::open(world.data_dir().join("sqlite_db.db")).unwrap();
+    let stored: String = db
+        .query_row(
+            "SELECT public_key FROM authorized_keys WHERE fingerprint = ?",
+            [FINGERPRINT],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, KEY);
+    let (status, listed) = world.call(cookie, "GET", &keys, None).await;
+    assert_eq!(
+        (status, listed["keys"][0]["fingerprint"].as_str()),
+        (200, Some(FINGERPRINT))
+    );
+
+    for bad in [
+        json!({"public_key": "ssh-dss AAAA", "label": "old"}),
+        json!({"public_key": KEY, "label": ""}),
+        json!({"public_key": KEY, "label": "x", "expires_at": "2001-01-01T00:00:00Z"}),
+        json!({"public_key": KEY, "label": "x", "expires_at": "tomorrow"}),
+    ] {
+        let (status, body) = world.call(cookie, "POST", &keys, Some(bad.clone())).await;
+        assert_eq!(status, 422, "{bad}: {body}");
+    }
+
+    let revoke = format!("{keys}?fingerprint={}", urlencoding::encode(FINGERPRINT));
+    let (status, body) = world.call(cookie, "DELETE", &revoke, None).await;
+    assert_eq!(status, 204, "{body}");
+    let count: i64 = db
+        .query_row("SELECT COUNT(*) FROM authorized_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 0);
+    let (status, _) = world.call(cookie, "DELETE", &revoke, None).await;
+    assert_eq!(status, 422, "the gateway has no such key any more");
+    let (status, _) = world.call(cookie, "DELETE", &keys, None).await;
+    assert_eq!(status, 400);
+
+    let agents = format!("/vps/{}/agents", world.vps.id);
+    let (status, installed) = world
+        .call(
+            cookie,
+            "POST",
+            &format!("{agents}/install"),
+            Some(json!({"agent": "codex"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{installed}");
+    assert_eq!(installed["agent"], "codex");
+    let (status, _) = world
+        .call(
+            cookie,
+            "POST",
+            &format!("{agents}/install"),
+            Some(json!({"agent": "clippy"})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, listed) = world.call(cookie, "GET", &agents, None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert!(listed["agents"].is_array());
+    let (status, folders) = world
+        .call(
+            cookie,
+            "GET",
+            &format!("/vps/{}/workspace", world.vps.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{folders}");
+    assert!(folders["folders"].is_array());
+
+    let (mallory, _) = login(&world.app, "mallory").await;
+    for (method, path) in [
+        ("GET", keys.clone()),
+        ("POST", keys.clone()),
+        ("DELETE", revoke.clone()),
+        ("GET", agents.clone()),
+        ("POST", format!("{agents}/install")),
+        ("GET", format!("/vps/{}/workspace", world.vps.id)),
+    ] {
+        let (status, _) = world
+            .call(
+                Some(&mallory),
+                method,
+                &path,
+                Some(json!({"agent": "codex"})),
+            )
+            .await;
+        assert_eq!(status, 404, "{method} {path}");
+    }
+    sim.stop().await;
+}

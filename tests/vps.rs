@@ -736,6 +736,33 @@ fn the_sweep_times_out_silent_vpses_and_disconnects_sessions() {
         )
         .unwrap();
     assert_eq!((status.as_str(), activity), ("running", 1_795_316_400_000));
+
+    // A session the gateway stops reporting, once older than the grace, has ended; a new one
+    // it has not reported yet has not.
+    let young = "ses-justcreated0000000000";
+    setup
+        .db()
+        .execute(
+            "INSERT INTO sessions (id, user_id, vps_id, title, workdir, status, created_at, \
+             updated_at) VALUES (?1, ?2, ?3, 't', '/root', 'running', ?4, ?4)",
+            rusqlite::params![young, user_id, speaking.vps_id, gone_at + 150_000],
+        )
+        .unwrap();
+    let (status, body) = setup.hub(
+        &format!("/internal/gateways/{gateway}/events"),
+        &json!({"events": [{"kind": "gateway", "at": gone_at + 200_000, "event": health(gateway, &[])}]}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let read = |id: &str| -> String {
+        setup
+            .db()
+            .query_row("SELECT status FROM sessions WHERE id = ?", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    assert_eq!(read(session), "ended");
+    assert_eq!(read(young), "running");
 }
 
 #[test]

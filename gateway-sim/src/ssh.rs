@@ -1,22 +1,9 @@
 //! Authorized SSH keys: parsing an OpenSSH public key line and its `SHA256:` fingerprint, as
 //! `ssh-keygen -l` prints it.
 
-use base64::Engine as _;
-use chatcode_core::protocol::SshKey;
-use sha2::{Digest, Sha256};
+use chatcode_core::{protocol::SshKey, ssh::PublicKeyError};
 
 use crate::clock;
-
-/// Key algorithms the gateway accepts.
-const ALGORITHMS: &[&str] = &[
-    "ssh-ed25519",
-    "ssh-rsa",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-];
 
 /// Why a public key line was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,7 +11,7 @@ pub(crate) enum KeyError {
     /// Not `<algorithm> <base64> [comment]`.
     #[error("public key is not \"<algorithm> <base64> [comment]\"")]
     Malformed,
-    /// The algorithm is not one of [`ALGORITHMS`].
+    /// The algorithm is not one the gateway accepts.
     #[error("unsupported key algorithm")]
     Algorithm,
     /// The blob is not base64, or does not start with its own algorithm name.
@@ -102,28 +89,12 @@ impl AuthorizedKeys {
 
 /// The algorithm and `SHA256:` fingerprint of an OpenSSH public key line.
 pub(crate) fn parse_public_key(line: &str) -> Result<(String, String), KeyError> {
-    let mut parts = line.split_whitespace();
-    let (Some(algorithm), Some(blob)) = (parts.next(), parts.next()) else {
-        return Err(KeyError::Malformed);
-    };
-    if !ALGORITHMS.contains(&algorithm) {
-        return Err(KeyError::Algorithm);
-    }
-    let blob = base64::engine::general_purpose::STANDARD
-        .decode(blob)
-        .map_err(|_| KeyError::Blob)?;
-    let named = blob
-        .split_first_chunk::<4>()
-        .and_then(|(len, rest)| rest.get(..usize::try_from(u32::from_be_bytes(*len)).ok()?));
-    if named != Some(algorithm.as_bytes()) {
-        return Err(KeyError::Blob);
-    }
-    let digest = Sha256::digest(&blob);
-    let fingerprint = format!(
-        "SHA256:{}",
-        base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
-    );
-    Ok((algorithm.to_string(), fingerprint))
+    let key = chatcode_core::ssh::parse_public_key(line).map_err(|e| match e {
+        PublicKeyError::Malformed => KeyError::Malformed,
+        PublicKeyError::Algorithm => KeyError::Algorithm,
+        PublicKeyError::Blob => KeyError::Blob,
+    })?;
+    Ok((key.algorithm, key.fingerprint))
 }
 
 #[cfg(test)]

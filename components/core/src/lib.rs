@@ -18,6 +18,7 @@ pub mod oauth;
 pub mod protocol;
 pub mod session;
 pub mod sessions;
+pub mod ssh;
 pub mod ticket;
 pub mod time;
 pub mod token;

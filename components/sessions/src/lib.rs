@@ -1,9 +1,13 @@
 //! chatcode sessions component: a VPS's terminal sessions (list, create, end, snapshot) relayed
-//! to its gateway through the hub, and attach tickets for the browser's terminal socket. A
-//! thin spin-sdk adapter: routing here, HTTP mapping in the handler modules, SQL in `store`.
+//! to its gateway through the hub, attach tickets for the browser's terminal socket, and the
+//! gateway's other commands (SSH keys, agents, workspace) as routes on the VPS. A thin
+//! spin-sdk adapter: routing here, HTTP mapping in the handler modules, SQL in `store`.
 
+mod agents;
 mod attach;
 mod create;
+mod gateway;
+mod keys;
 mod manage;
 mod store;
 
@@ -20,11 +24,15 @@ async fn handle(req: Request) -> Response {
 }
 
 /// Every route this component serves, with its method.
-const ROUTES: [&str; 4] = [
+const ROUTES: [&str; 8] = [
     "/vps/:id/sessions",
     "/vps/:id/sessions/:sid",
     "/vps/:id/sessions/:sid/snapshot",
     "/vps/:id/sessions/:sid/attach",
+    "/vps/:id/ssh-keys",
+    "/vps/:id/agents",
+    "/vps/:id/agents/install",
+    "/vps/:id/workspace",
 ];
 
 /// Routes one request; other methods on known paths answer 405.
@@ -61,6 +69,42 @@ pub async fn route(req: Request) -> Response {
                 param(&params, "id"),
                 param(&params, "sid"),
             ))
+        },
+    );
+    router.get_async(
+        "/vps/:id/ssh-keys",
+        |req: Request, params: Params| async move {
+            respond::finish(keys::list(&req, param(&params, "id")).await)
+        },
+    );
+    router.post_async(
+        "/vps/:id/ssh-keys",
+        |req: Request, params: Params| async move {
+            respond::finish(keys::add(&req, param(&params, "id")).await)
+        },
+    );
+    router.delete_async(
+        "/vps/:id/ssh-keys",
+        |req: Request, params: Params| async move {
+            respond::finish(keys::revoke(&req, param(&params, "id")).await)
+        },
+    );
+    router.get_async(
+        "/vps/:id/agents",
+        |req: Request, params: Params| async move {
+            respond::finish(agents::list(&req, param(&params, "id")).await)
+        },
+    );
+    router.post_async(
+        "/vps/:id/agents/install",
+        |req: Request, params: Params| async move {
+            respond::finish(agents::install(&req, param(&params, "id")).await)
+        },
+    );
+    router.get_async(
+        "/vps/:id/workspace",
+        |req: Request, params: Params| async move {
+            respond::finish(agents::workspace(&req, param(&params, "id")).await)
         },
     );
     for path in ROUTES {

@@ -2,17 +2,19 @@
 //! `GET /vps/:id/sessions/:sid/snapshot`.
 
 use chatcode_core::{
-    ApiError, ErrorKind,
+    ApiError,
     protocol::{Command, SessionEnd, SnapshotRequest},
     sessions::SessionStatus,
     time::now_ms,
-    token::random_urlsafe,
 };
 use chatcode_kit::{Reply, db, hub, respond, sessions};
-use serde_json::{Value, json};
+use serde_json::json;
 use spin_sdk::http::Request;
 
-use crate::store::{self, OwnedVps, Session};
+use crate::{
+    gateway,
+    store::{self, OwnedVps, Session},
+};
 
 /// The answer for a VPS id the user does not own.
 pub fn vps_not_found() -> ApiError {
@@ -29,18 +31,25 @@ pub fn owned_session(
     vps_id: &str,
     session_id: &str,
 ) -> Result<(String, OwnedVps, Session, spin_sdk::sqlite::Connection), ApiError> {
+    let (user_id, vps, conn) = owned_vps(req, vps_id)?;
+    let session = store::get(&conn, &vps.id, session_id)?.ok_or_else(session_not_found)?;
+    Ok((user_id, vps, session, conn))
+}
+
+/// The signed-in user's VPS, or 404.
+pub fn owned_vps(
+    req: &Request,
+    vps_id: &str,
+) -> Result<(String, OwnedVps, spin_sdk::sqlite::Connection), ApiError> {
     let user = sessions::require(req)?;
     let conn = db::open()?;
     let vps = store::owned_vps(&conn, &user.user_id, vps_id)?.ok_or_else(vps_not_found)?;
-    let session = store::get(&conn, &vps.id, session_id)?.ok_or_else(session_not_found)?;
-    Ok((user.user_id, vps, session, conn))
+    Ok((user.user_id, vps, conn))
 }
 
 /// Lists the VPS's sessions.
 pub fn list(req: &Request, vps_id: &str) -> Reply {
-    let user = sessions::require(req)?;
-    let conn = db::open()?;
-    let vps = store::owned_vps(&conn, &user.user_id, vps_id)?.ok_or_else(vps_not_found)?;
+    let (_, vps, conn) = owned_vps(req, vps_id)?;
     respond::json(200, &json!({ "sessions": store::list(&conn, &vps.id)? }))
 }
 
@@ -54,7 +63,7 @@ pub async fn end(req: &Request, vps_id: &str, session_id: &str) -> Reply {
         "error" => {}
         _ => {
             let command = Command::SessionEnd(SessionEnd {
-                request_id: format!("end-{session_id}-{}", random_urlsafe(6)),
+                request_id: gateway::request_id(&format!("end-{session_id}")),
                 session_id: session_id.to_owned(),
             });
             // An `ok: false` means the gateway has no such session any more: it is over.
@@ -72,26 +81,9 @@ pub async fn snapshot(req: &Request, vps_id: &str, session_id: &str) -> Reply {
         return Err(ApiError::conflict("the session has ended"));
     }
     let command = Command::SessionSnapshot(SnapshotRequest {
-        request_id: format!("snapshot-{session_id}-{}", random_urlsafe(6)),
+        request_id: gateway::request_id("snapshot"),
         session_id: session_id.to_owned(),
     });
-    let answer = hub::relay(&vps.gateway_id, &command).await?;
-    let event = match (answer.ack.ok, answer.event) {
-        (true, Some(Value::Object(mut event))) => {
-            for envelope in ["type", "schema_version", "request_id"] {
-                event.remove(envelope);
-            }
-            Value::Object(event)
-        }
-        (_, _) => {
-            return Err(ApiError::new(
-                ErrorKind::BadGateway,
-                format!(
-                    "the gateway sent no snapshot: {}",
-                    answer.ack.error.unwrap_or_else(|| "no answer".into())
-                ),
-            ));
-        }
-    };
+    let event = gateway::ask(&vps.gateway_id, &command, false).await?;
     respond::json(200, &event)
 }

@@ -1,16 +1,22 @@
 //! `POST /internal/gateways/:id/events`: records one gateway's batch of events, in order, in
 //! one transaction. Connection changes and `gateway.hello`/`gateway.health` update the
 //! gateway (a hello also activates its VPS); `session.started|ended|error` and health's
-//! active sessions update the gateway's sessions. Other events are counted as ignored.
+//! active sessions update the gateway's sessions, and a session older than the grace that a
+//! health report no longer lists has ended. Other events are counted as ignored.
 
 use chatcode_core::{
     ApiError,
     hub_events::{EventBatch, HubEvent, MAX_BATCH_BYTES, MAX_BATCH_EVENTS},
-    protocol::{Event, GatewayHealth, GatewayHello, Incoming, parse_event},
+    protocol::{ActiveSession, Event, GatewayHealth, GatewayHello, Incoming, parse_event},
     time::{now_ms, parse_rfc3339_ms},
     vps::VpsStatus,
 };
 use chatcode_kit::{Reply, db, internal, respond};
+
+use super::sweep::GATEWAY_GRACE_MS;
+
+/// Sessions of one health report taken into account, at most (SQLite binds ≤ 32766).
+const MAX_REPORTED_SESSIONS: usize = 1000;
 use serde_json::json;
 use spin_sdk::{
     http::Request,
@@ -198,6 +204,9 @@ impl Target<'_> {
             at,
             &[db::t(&stored.to_string())],
         )?;
+        if health.active_sessions.is_some() {
+            self.end_unreported(at, active)?;
+        }
         for session in active {
             let activity = parse_rfc3339_ms(&session.last_activity_at).unwrap_or(at);
             self.session(
@@ -208,6 +217,31 @@ impl Target<'_> {
                 &[Value::Integer(activity)],
             )?;
         }
+        Ok(())
+    }
+
+    /// Sessions the gateway's report leaves out, older than the grace, have ended.
+    fn end_unreported(&self, at: i64, active: &[ActiveSession]) -> Result<(), ApiError> {
+        let active = &active[..active.len().min(MAX_REPORTED_SESSIONS)];
+        let placeholders = vec!["?"; active.len()].join(", ");
+        let not_listed = if active.is_empty() {
+            String::new()
+        } else {
+            format!(" AND id NOT IN ({placeholders})")
+        };
+        let sql = format!(
+            "UPDATE sessions SET status = 'ended', ended_at = COALESCE(ended_at, ?), \
+             updated_at = ? WHERE vps_id = ? AND status IN ('running', 'disconnected') \
+             AND created_at <= ?{not_listed}"
+        );
+        let mut params = vec![
+            Value::Integer(at),
+            Value::Integer(self.now),
+            db::t(self.vps_id),
+            Value::Integer(at.saturating_sub(GATEWAY_GRACE_MS)),
+        ];
+        params.extend(active.iter().map(|s| db::t(&s.session_id)));
+        db::run(self.conn, &sql, &params)?;
         Ok(())
     }
 
