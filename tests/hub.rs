@@ -612,3 +612,34 @@ async fn the_gateway_simulator_runs_a_session_through_the_hub_and_survives_a_res
     assert_eq!(detail["gateway"]["connected"], true, "{detail}");
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_browsers_are_closed_and_active_ones_are_not() {
+    let world = World::with(|config| {
+        config.timers.browser_idle = Duration::from_secs(2);
+        config.timers.idle_sweep = Duration::from_millis(250);
+    })
+    .await;
+    let mut gateway = world.gateway().await;
+    let mut idle = world.browser(SESSION, Mode::ReadOnly, None).await;
+    answer(&mut gateway, snapshot_for).await;
+    let mut busy = world.browser(SESSION, Mode::ReadOnly, None).await;
+    answer(&mut gateway, snapshot_for).await;
+    idle.json_of("session.snapshot").await;
+    busy.json_of("session.snapshot").await;
+    let keep_alive = tokio::spawn(async move {
+        for n in 0..12 {
+            busy.send(
+                json!({"type": "ping", "schema_version": "1", "request_id": format!("p{n}")}),
+            )
+            .await;
+            busy.json_of("pong").await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        busy
+    });
+    assert_eq!(idle.closed().await, Some(1000));
+    let mut busy = keep_alive.await.unwrap();
+    gateway.output(SESSION, 0, b"still attached").await;
+    assert_eq!(busy.frame().await, (0, b"still attached".to_vec()));
+}
