@@ -1,25 +1,28 @@
-//! `chatcode-bench`: the embedded runtime against a native baseline, measured
-//! in one run on the same machine, reported as ratios.
+//! `chatcode-bench`: the embedded runtime against a native baseline, and the hub against raw
+//! WebSocket and axum baselines, each measured in one run on the same machine, reported as
+//! ratios.
 //!
 //! ```sh
 //! cargo run --release -p chatcode-bench -- --duration 5
+//! cargo run --release -p chatcode-bench -- --hub-only
 //! ```
 
+mod hub;
 mod instantiate;
 mod load;
 mod native;
 
-use std::{fmt::Write as _, path::PathBuf, time::Duration};
+use std::{fmt::Write as _, net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use chatcode_runtime::{Runtime, RuntimeOptions};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use load::{Measured, Target};
 
-/// Benchmark the embedded runtime against axum + rusqlite.
+/// Benchmark the embedded runtime against axum + rusqlite, and the hub against raw servers.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Seconds each measurement runs.
+    /// Seconds each runtime measurement runs, and the hub's relay measurement (P4) per side.
     #[arg(long, default_value_t = 5)]
     duration: u64,
     /// Concurrent connections for the throughput runs.
@@ -28,11 +31,113 @@ struct Args {
     /// Where to write the Markdown report.
     #[arg(long, default_value = "bench/report.md")]
     report: PathBuf,
+    /// Run only the hub benchmarks (no wasm components needed); the report keeps its runtime
+    /// section and gets a new hub section.
+    #[arg(long)]
+    hub_only: bool,
+    /// Skip the hub benchmarks.
+    #[arg(long, conflicts_with = "hub_only")]
+    no_hub: bool,
+    /// Hub P1/P2: timed frames per fan-out run.
+    #[arg(long, default_value_t = 4000)]
+    frames: u64,
+    /// Hub P1/P2: runs per side, alternating hub and baseline (the report gives medians).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Hub P1/P2: browsers attached to the session.
+    #[arg(long, default_value_t = 100)]
+    browsers: usize,
+    /// Hub P7: idle browser sockets (capped by the open-files limit).
+    #[arg(long, default_value_t = 2000)]
+    sockets: usize,
+    /// Hub P3: keystrokes timed per side.
+    #[arg(long, default_value_t = 2000)]
+    keystrokes: usize,
+    /// Hub P4: relay requests per second.
+    #[arg(long, default_value_t = 500)]
+    relay_rate: u32,
+    #[command(subcommand)]
+    child: Option<Child>,
+}
+
+/// The helper processes of the hub's P7 (started by the benchmark itself).
+#[derive(Debug, Subcommand)]
+enum Child {
+    /// Serves one side of P7 and prints its RSS before and after the idle sockets.
+    #[command(hide = true)]
+    IdleProbe {
+        #[arg(long, value_enum)]
+        kind: hub::Kind,
+        #[arg(long)]
+        sockets: usize,
+    },
+    /// Holds the idle browser sockets of P7 until stdin closes.
+    #[command(hide = true)]
+    IdleClients {
+        #[arg(long, value_enum)]
+        kind: hub::Kind,
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long)]
+        sockets: usize,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    match args.child {
+        Some(Child::IdleProbe { kind, sockets }) => return hub::idle_probe(kind, sockets).await,
+        Some(Child::IdleClients {
+            kind,
+            addr,
+            sockets,
+        }) => return hub::idle_clients(kind, addr, sockets).await,
+        None => {}
+    }
+    anyhow::ensure!(args.browsers >= 2, "--browsers must be at least 2");
+    anyhow::ensure!(args.frames >= 1, "--frames must be at least 1");
+    anyhow::ensure!(args.rounds >= 1, "--rounds must be at least 1");
+    let mut report = if args.hub_only {
+        previous_runtime_section(&args.report)
+    } else {
+        runtime_section(&args).await?
+    };
+    if !args.no_hub {
+        let options = hub::Options {
+            frames: args.frames,
+            rounds: args.rounds,
+            browsers: args.browsers,
+            sockets: args.sockets,
+            keystrokes: args.keystrokes,
+            relay_rate: args.relay_rate,
+            relay_duration: Duration::from_secs(args.duration),
+        };
+        let section = hub::run(&options).await?;
+        if !report.is_empty() {
+            report.push('\n');
+        }
+        report.push_str(&section);
+    }
+    print!("{report}");
+    if let Some(parent) = args.report.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&args.report, &report)
+        .with_context(|| format!("writing {}", args.report.display()))?;
+    eprintln!("report written to {}", args.report.display());
+    Ok(())
+}
+
+/// The report as it was, without its hub section (kept by `--hub-only`).
+fn previous_runtime_section(path: &std::path::Path) -> String {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let kept = old.find(hub::HEADING).map_or(old.as_str(), |at| &old[..at]);
+    kept.trim_end().to_owned() + if kept.trim().is_empty() { "" } else { "\n" }
+}
+
+/// Measures the embedded runtime against the native baseline; returns the report section.
+async fn runtime_section(args: &Args) -> anyhow::Result<String> {
     let duration = Duration::from_secs(args.duration);
     chatcode_testkit::ensure_components_built();
     let dir = tempfile::tempdir()?;
@@ -57,6 +162,9 @@ async fn main() -> anyhow::Result<()> {
     app_options
         .variables
         .insert("gateway_token_salt".into(), "bench".into());
+    app_options
+        .variables
+        .insert("hub_url".into(), "http://127.0.0.1:9".into());
     let app = serve(app_options).await?;
     let migrated = reqwest::Client::new()
         .post(format!("http://{app}/internal/migrate"))
@@ -159,14 +267,7 @@ async fn main() -> anyhow::Result<()> {
         us(instantiation.p50),
         us(instantiation.p99)
     )?;
-    print!("{report}");
-    if let Some(parent) = args.report.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(&args.report, &report)
-        .with_context(|| format!("writing {}", args.report.display()))?;
-    eprintln!("report written to {}", args.report.display());
-    Ok(())
+    Ok(report)
 }
 
 async fn serve(options: RuntimeOptions) -> anyhow::Result<std::net::SocketAddr> {

@@ -32,6 +32,10 @@ use crate::{
     outbox::{Outbox, close, spawn_writer},
 };
 
+/// Bytes tungstenite reads at a time from a browser (its default, 128 KiB, is zero-filled per
+/// socket on the first read).
+const BROWSER_READ_BUFFER: usize = 4 * 1024;
+
 /// The query of a terminal URL.
 #[derive(Deserialize)]
 pub struct TerminalQuery {
@@ -70,6 +74,8 @@ pub async fn attach(
     let last_seq = query.last_seq;
     upgrade
         .max_message_size(MAX_TEXT_BYTES + 64 * 1024)
+        // Browsers send small messages: a small read buffer keeps an idle socket cheap.
+        .read_buffer_size(BROWSER_READ_BUFFER)
         .on_upgrade(move |socket| serve(hub, ticket, last_seq, socket))
 }
 

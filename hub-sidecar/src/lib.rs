@@ -29,6 +29,7 @@ use axum::{
     extract::State,
     response::IntoResponse,
     routing::{get, post},
+    serve::ListenerExt,
 };
 use serde_json::json;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
@@ -100,6 +101,13 @@ pub fn serve(config: HubConfig, listener: TcpListener) -> std::io::Result<Servin
     timers::spawn(&hub, &stopped);
     let app = router(hub.clone());
     let mut until = stopped;
+    // Keystroke echoes are small writes right after other small writes: Nagle's algorithm
+    // would hold them for the peer's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY: {e}");
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -41,10 +41,11 @@ impl Metrics {
         self.bytes_in.fetch_add(len as u64, Ordering::Relaxed);
     }
 
-    /// A message of `len` bytes was written to a socket.
-    pub fn sent(&self, len: usize) {
-        self.messages_out.fetch_add(1, Ordering::Relaxed);
-        self.bytes_out.fetch_add(len as u64, Ordering::Relaxed);
+    /// `messages` messages of `bytes` bytes in all were written to a socket.
+    pub fn sent(&self, messages: usize, bytes: usize) {
+        self.messages_out
+            .fetch_add(messages as u64, Ordering::Relaxed);
+        self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// A browser was closed for not keeping up.

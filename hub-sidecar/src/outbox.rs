@@ -16,6 +16,9 @@ use tokio::sync::{mpsc, watch};
 
 use crate::metrics::Metrics;
 
+/// Most bytes written between two flushes.
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+
 /// WebSocket close codes the hub uses.
 pub mod close {
     /// Normal closure (idle browser).
@@ -139,15 +142,34 @@ async fn write(
                 None => break,
             },
         };
-        let len = message_len(&message);
-        queued.fetch_sub(len, Ordering::AcqRel);
+        // Write what is queued in one go and flush once: one syscall for a burst, and a lone
+        // keystroke echo still leaves at once.
+        let mut batch = vec![message];
+        let mut batch_bytes = message_len(&batch[0]);
+        while batch_bytes < MAX_BATCH_BYTES {
+            match rx.try_recv() {
+                Ok(next) => {
+                    batch_bytes += message_len(&next);
+                    batch.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        queued.fetch_sub(batch_bytes, Ordering::AcqRel);
+        let count = batch.len();
+        let write = async {
+            for message in batch {
+                sink.feed(message).await?;
+            }
+            sink.flush().await
+        };
         let sent = tokio::select! {
             biased;
             _ = close_rx.changed() => break,
-            sent = tokio::time::timeout(write_timeout, sink.send(message)) => sent,
+            sent = tokio::time::timeout(write_timeout, write) => sent,
         };
         match sent {
-            Ok(Ok(())) => metrics.sent(len),
+            Ok(Ok(())) => metrics.sent(count, batch_bytes),
             Ok(Err(_)) => break,
             Err(_) => {
                 // The peer stopped reading: it counts as evicted, and may resume.

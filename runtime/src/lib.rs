@@ -181,6 +181,10 @@ impl Runtime {
                                 continue;
                             }
                         };
+                        // Small writes (an upgraded terminal's keystroke echoes) go out at once.
+                        if let Err(e) = stream.set_nodelay(true) {
+                            tracing::debug!("TCP_NODELAY: {e}");
+                        }
                         let server = self.server.clone();
                         let upgrades = passthrough.is_some();
                         let passthrough = passthrough.clone();

@@ -1,0 +1,169 @@
+//! The baselines, served in the same process: a raw tokio-tungstenite server that fans each
+//! binary frame from `/gw` out to every `/b` client through a per-client bounded channel
+//! (evicting a client whose channel is full, as the hub does) and echoes on `/echo`; and a
+//! trivial axum endpoint for the relay's HTTP round trip. Its sockets keep the hub's options
+//! (no `TCP_NODELAY` on the server side), so only the architecture differs.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+};
+
+use anyhow::Context;
+use axum::{Json, Router, extract::Path, routing::post};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+};
+use tokio_tungstenite::{
+    WebSocketStream,
+    tungstenite::{
+        Message,
+        handshake::server::{Request, Response},
+        protocol::WebSocketConfig,
+    },
+};
+
+/// Messages queued per client, as the hub's browser queue.
+const CLIENT_QUEUE: usize = 1024;
+
+#[derive(Default)]
+struct Clients {
+    list: Mutex<Vec<(u64, mpsc::Sender<Message>)>>,
+    ids: AtomicU64,
+    connected: AtomicUsize,
+}
+
+/// The raw WebSocket baseline.
+pub struct WsServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    clients: Arc<Clients>,
+}
+
+impl WsServer {
+    /// Serves on `127.0.0.1:0` until the process exits, with tungstenite's default buffers.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(None).await
+    }
+
+    /// Serves with `read_buffer` bytes of read buffer per socket (default: 128 KiB).
+    pub async fn start_with(read_buffer: Option<usize>) -> anyhow::Result<Self> {
+        let config = read_buffer.map(|n| WebSocketConfig::default().read_buffer_size(n));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the baseline server")?;
+        let addr = listener.local_addr()?;
+        let clients = Arc::new(Clients::default());
+        let shared = clients.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(connection(stream, shared.clone(), config));
+            }
+        });
+        Ok(Self { addr, clients })
+    }
+
+    /// `/b` clients connected now.
+    pub fn connected(&self) -> usize {
+        self.clients.connected.load(Ordering::Relaxed)
+    }
+}
+
+async fn connection(stream: TcpStream, clients: Arc<Clients>, config: Option<WebSocketConfig>) {
+    let mut path = String::new();
+    // tungstenite's callback signature fixes the error type.
+    #[allow(clippy::result_large_err)]
+    let callback = |request: &Request, response| {
+        path = request.uri().path().to_owned();
+        Ok::<Response, _>(response)
+    };
+    let accepted = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, config).await;
+    let Ok(socket) = accepted else { return };
+    match path.as_str() {
+        "/gw" => producer(socket, &clients).await,
+        "/b" => subscriber(socket, &clients).await,
+        "/echo" => echo(socket).await,
+        _ => {}
+    }
+}
+
+async fn producer(mut socket: WebSocketStream<TcpStream>, clients: &Clients) {
+    while let Some(Ok(message)) = socket.next().await {
+        if let Message::Binary(bytes) = message {
+            let mut list = clients.list.lock().unwrap_or_else(PoisonError::into_inner);
+            // A full channel evicts the client: dropping its sender ends its writer.
+            list.retain(|(_, tx)| tx.try_send(Message::Binary(bytes.clone())).is_ok());
+        }
+    }
+}
+
+async fn subscriber(socket: WebSocketStream<TcpStream>, clients: &Clients) {
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::channel(CLIENT_QUEUE);
+    let id = clients.ids.fetch_add(1, Ordering::Relaxed);
+    let _ = tx.try_send(Message::text("{\"type\":\"hello\"}"));
+    clients
+        .list
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push((id, tx));
+    clients.connected.fetch_add(1, Ordering::Relaxed);
+    let writer = tokio::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            if sink.send(message).await.is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(Ok(message)) = stream.next().await {
+        if message.is_close() {
+            break;
+        }
+    }
+    writer.abort();
+    clients
+        .list
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|(other, _)| *other != id);
+    clients.connected.fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn echo(mut socket: WebSocketStream<TcpStream>) {
+    while let Some(Ok(message)) = socket.next().await {
+        if (message.is_text() || message.is_binary()) && socket.send(message).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// A trivial axum endpoint at the relay's path: parses the command and answers an `ack` at
+/// once. Serves on `127.0.0.1:0` until the process exits.
+pub async fn serve_trivial_http() -> anyhow::Result<SocketAddr> {
+    let app = Router::new().route("/internal/gateways/{id}/commands", post(trivial));
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding the trivial HTTP baseline")?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("trivial HTTP baseline stopped: {e}");
+        }
+    });
+    Ok(addr)
+}
+
+async fn trivial(Path(_id): Path<String>, Json(command): Json<Value>) -> Json<Value> {
+    let request_id = command["request_id"].clone();
+    Json(json!({
+        "request_id": request_id,
+        "ack": { "type": "ack", "schema_version": "1", "request_id": request_id, "ok": true },
+        "event": null,
+    }))
+}

@@ -1,0 +1,267 @@
+//! Hub benchmarks: `chatcode-hub` served in-process, measured against raw tokio-tungstenite
+//! and axum baselines served by the same process in the same run.
+
+mod baseline;
+mod fanout;
+mod gateway;
+mod idle;
+mod keystroke;
+mod relay;
+mod report;
+mod rss;
+mod stand_in_app;
+mod target;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use chatcode_hub::{HubConfig, Serving};
+
+pub use idle::{Kind, clients as idle_clients, probe as idle_probe};
+pub use report::HEADING;
+
+/// The hub's secret (app bearer and ticket key).
+const HUB_SECRET: &str = "bench-hub-secret";
+/// The benchmark's gateway.
+const GATEWAY_ID: &str = "gw-bench";
+/// Its token, accepted by the stand-in app.
+const GATEWAY_TOKEN: &str = "bench-gateway-token";
+/// The VPS the stand-in app says the gateway runs on.
+const VPS_ID: &str = "vps-bench";
+/// The user tickets are issued to.
+const USER_ID: &str = "usr-bench";
+/// Payload bytes per fan-out frame.
+const FRAME_PAYLOAD: usize = 4096;
+/// How far (bytes) the sender may run ahead of the slowest reader; the hub evicts at 4 MiB.
+const WINDOW_BYTES: usize = 1024 * 1024;
+/// Keystrokes before the timed ones.
+const KEYSTROKE_WARMUP: usize = 200;
+
+/// The hub suite's knobs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Timed frames per fan-out run.
+    pub frames: u64,
+    /// Fan-out runs per side, alternating hub and baseline; the report gives medians.
+    pub rounds: usize,
+    /// Browsers per fan-out run.
+    pub browsers: usize,
+    /// Idle sockets for P7.
+    pub sockets: usize,
+    /// Keystrokes timed for P3.
+    pub keystrokes: usize,
+    /// Relay requests per second for P4.
+    pub relay_rate: u32,
+    /// How long P4 runs per side.
+    pub relay_duration: Duration,
+}
+
+/// Latency percentiles of one run.
+#[derive(Debug, Clone, Copy)]
+pub struct Latencies {
+    /// Samples.
+    pub count: usize,
+    /// Median.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+}
+
+impl From<Vec<Duration>> for Latencies {
+    fn from(mut samples: Vec<Duration>) -> Self {
+        samples.sort_unstable();
+        let pick = |q: f64| {
+            let index = ((samples.len().saturating_sub(1)) as f64 * q) as usize;
+            samples.get(index).copied().unwrap_or_default()
+        };
+        Self {
+            count: samples.len(),
+            p50: pick(0.50),
+            p99: pick(0.99),
+        }
+    }
+}
+
+/// Starts the stand-in app and a hub that uses it, both on `127.0.0.1:0`.
+async fn start_hub() -> anyhow::Result<Serving> {
+    let app = stand_in_app::serve().await?;
+    let mut config = HubConfig::new(format!("http://{app}"), HUB_SECRET);
+    // P4 sends thousands of distinct request ids; the hub keeps 10,000 answers at most, for
+    // 10 min by default. Forget them sooner so a long P4 run stays under the cap.
+    config.timers.relay_memory = Duration::from_secs(10);
+    config.timers.idle_sweep = Duration::from_secs(2);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding the hub")?;
+    chatcode_hub::serve(config, listener).context("starting the hub")
+}
+
+/// Serves the same hub's routes on a second listener whose sockets set `TCP_NODELAY` (which
+/// `chatcode_hub::serve` does not), to show what Nagle's algorithm costs a keystroke.
+async fn nodelay_front(serving: &Serving) -> anyhow::Result<target::Target> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding the TCP_NODELAY front")?;
+    let addr = listener.local_addr()?;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let router = serving.router();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            eprintln!("TCP_NODELAY front stopped: {e}");
+        }
+    });
+    Ok(target::Target::Hub(addr))
+}
+
+/// Waits until the hub has the benchmark's gateway linked.
+async fn gateway_linked(serving: &Serving) -> anyhow::Result<()> {
+    let linked = tokio::time::timeout(Duration::from_secs(10), async {
+        while !serving
+            .hub
+            .existing(GATEWAY_ID)
+            .is_some_and(|g| g.is_connected())
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    linked.context("the raw gateway did not link to the hub within 10 s")
+}
+
+/// The hub's eviction counter, from its metrics text.
+fn evictions(serving: &Serving) -> u64 {
+    serving
+        .hub
+        .metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix("chatcode_hub_evictions_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs P1–P4 and P7; returns the report section.
+pub async fn run(options: &Options) -> anyhow::Result<String> {
+    let serving = start_hub().await?;
+    let hub = target::Target::Hub(serving.addr);
+    let raw = baseline::WsServer::start().await?;
+    let base = target::Target::Baseline(raw.addr);
+    let trivial = baseline::serve_trivial_http().await?;
+    let hub_gateway = gateway::RawGateway::connect(hub).await?;
+    let base_gateway = gateway::RawGateway::connect(base).await?;
+    gateway_linked(&serving).await?;
+
+    let window = (WINDOW_BYTES / FRAME_PAYLOAD) as u64;
+    let spec = |session: &str, one_stuck: bool| fanout::Spec {
+        session_id: session.to_owned(),
+        browsers: options.browsers,
+        warmup: 2 * window,
+        frames: options.frames,
+        payload: FRAME_PAYLOAD,
+        window,
+        one_stuck,
+    };
+    let (mut p1, mut p1_base, mut p2, mut p2_base) = (vec![], vec![], vec![], vec![]);
+    for round in 0..options.rounds {
+        eprintln!(
+            "hub P1, round {}: fan-out to {} browsers…",
+            round + 1,
+            options.browsers
+        );
+        let session = format!("ses-p1-{round}");
+        let this = spec(&session, false);
+        let ours = fanout::run(hub, &hub_gateway, &this);
+        p1.push(ours.await.context("P1 on the hub")?);
+        let theirs = fanout::run(base, &base_gateway, &this);
+        p1_base.push(theirs.await.context("P1 on the baseline")?);
+    }
+    let evicted_before = evictions(&serving);
+    for round in 0..options.rounds {
+        eprintln!("hub P2, round {}: one browser stops reading…", round + 1);
+        let session = format!("ses-p2-{round}");
+        let this = spec(&session, true);
+        let ours = fanout::run(hub, &hub_gateway, &this);
+        p2.push(ours.await.context("P2 on the hub")?);
+        let theirs = fanout::run(base, &base_gateway, &this);
+        p2_base.push(theirs.await.context("P2 on the baseline")?);
+    }
+    let evicted = evictions(&serving) - evicted_before;
+
+    let rounds = options.rounds;
+    let per_round = options.keystrokes.div_ceil(rounds);
+    let (mut keys, mut echo, mut keys_nodelay) = (vec![], vec![], vec![]);
+    for round in 0..rounds {
+        eprintln!("hub P3, round {}: keystroke round trips…", round + 1);
+        let session = format!("ses-p3-{round}");
+        let ours = keystroke::through_hub(hub, &session, KEYSTROKE_WARMUP, per_round);
+        keys.extend(ours.await.context("P3 on the hub")?);
+        let theirs = keystroke::through_echo(base, KEYSTROKE_WARMUP, per_round);
+        echo.extend(theirs.await.context("P3 on the echo server")?);
+    }
+
+    let http = reqwest::Client::new();
+    let rate = options.relay_rate;
+    let slice = options.relay_duration / u32::try_from(rounds).unwrap_or(u32::MAX);
+    let (mut relayed, mut trivially) = (vec![], vec![]);
+    // Warm-up, not counted.
+    relay::measure(&http, serving.addr, "ses-p3-0", rate, slice / 4).await?;
+    relay::measure(&http, trivial, "ses-p3-0", rate, slice / 4).await?;
+    for round in 0..rounds {
+        eprintln!("hub P4, round {}: relay at {rate} req/s…", round + 1);
+        let ours = relay::measure(&http, serving.addr, "ses-p3-0", rate, slice);
+        relayed.extend(ours.await.context("P4 on the hub")?);
+        let theirs = relay::measure(&http, trivial, "ses-p3-0", rate, slice);
+        trivially.extend(theirs.await.context("P4 on the trivial endpoint")?);
+    }
+
+    eprintln!("hub P3 (diagnostic): keystrokes with TCP_NODELAY on the hub's sockets…");
+    let front = nodelay_front(&serving).await?;
+    let front_gateway = gateway::RawGateway::connect(front).await?;
+    drop((hub_gateway, base_gateway));
+    // The new gateway socket replaces the old one as soon as its upgrade completes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for round in 0..rounds {
+        let session = format!("ses-p3-nodelay-{round}");
+        let ours = keystroke::through_hub(front, &session, KEYSTROKE_WARMUP, per_round);
+        keys_nodelay.extend(ours.await.context("P3 on the hub with TCP_NODELAY")?);
+    }
+    drop(front_gateway);
+
+    let limit = rss::raise_open_files()?;
+    let cap = usize::try_from(limit.saturating_sub(256)).unwrap_or(usize::MAX);
+    let sockets = options.sockets.min(cap);
+    eprintln!("hub P7: {sockets} idle browser sockets…");
+    let idle_hub = idle::measure(Kind::Hub, sockets)
+        .await
+        .context("P7 on the hub")?;
+    let idle_base = idle::measure(Kind::Baseline, sockets)
+        .await
+        .context("P7 on the baseline")?;
+    let idle_small = idle::measure(Kind::BaselineSmallReads, sockets)
+        .await
+        .context("P7 on the baseline with small read buffers")?;
+    serving.shutdown().await;
+
+    Ok(report::render(&report::Results {
+        options: options.clone(),
+        window,
+        p1: fanout::Summary::of(&p1),
+        p1_base: fanout::Summary::of(&p1_base),
+        p2: fanout::Summary::of(&p2),
+        p2_base: fanout::Summary::of(&p2_base),
+        evicted,
+        keys: Latencies::from(keys),
+        keys_nodelay: Latencies::from(keys_nodelay),
+        echo: Latencies::from(echo),
+        relayed: Latencies::from(relayed),
+        trivially: Latencies::from(trivially),
+        idle_hub,
+        idle_base,
+        idle_small,
+        requested_sockets: options.sockets,
+        open_files_limit: limit,
+    }))
+}

@@ -1,0 +1,339 @@
+//! The hub section of `bench/report.md`: one table (measurement, ours, baseline, ratio,
+//! target, met?) and notes on how each number was taken.
+
+use std::{fmt::Write as _, time::Duration};
+
+use super::{FRAME_PAYLOAD, Latencies, Options, fanout::Summary, idle::Idle};
+
+/// The heading the hub section starts with; everything after it is replaced on each run.
+pub const HEADING: &str = "## chatcode-hub benchmark";
+
+/// Everything the suite measured.
+pub struct Results {
+    pub options: Options,
+    pub window: u64,
+    pub p1: Summary,
+    pub p1_base: Summary,
+    pub p2: Summary,
+    pub p2_base: Summary,
+    pub evicted: u64,
+    pub keys: Latencies,
+    pub keys_nodelay: Latencies,
+    pub echo: Latencies,
+    pub relayed: Latencies,
+    pub trivially: Latencies,
+    pub idle_hub: Idle,
+    pub idle_base: Idle,
+    pub idle_small: Idle,
+    pub requested_sockets: usize,
+    pub open_files_limit: u64,
+}
+
+struct Row {
+    measurement: String,
+    ours: String,
+    baseline: String,
+    ratio: Option<f64>,
+    target: &'static str,
+    met: Option<bool>,
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn throughput(o: &Summary) -> String {
+    format!(
+        "{:.0} frames/s ({:.0} MiB/s)",
+        o.frames_per_sec, o.mib_per_sec
+    )
+}
+
+fn integrity(o: &Summary) -> String {
+    format!(
+        "{} / {} / {} ({} readers)",
+        o.lost, o.reordered, o.hash_mismatches, o.readers
+    )
+}
+
+fn clean(o: &Summary) -> bool {
+    o.lost == 0 && o.reordered == 0 && o.hash_mismatches == 0
+}
+
+fn growth(o: &Summary) -> (f64, f64) {
+    (
+        o.rss_peak_growth as f64 / MIB,
+        o.rss_end_growth as f64 / MIB,
+    )
+}
+
+fn rounds(o: &Summary) -> String {
+    let each: Vec<String> = o.rounds.iter().map(|f| format!("{f:.0}")).collect();
+    each.join(", ")
+}
+
+fn us(d: Duration) -> String {
+    format!("{} µs", d.as_micros())
+}
+
+fn ratio(ours: Duration, base: Duration) -> f64 {
+    ours.as_secs_f64() / base.as_secs_f64().max(1e-9)
+}
+
+fn rows(r: &Results) -> Vec<Row> {
+    let b = r.options.browsers;
+    let (p2_peak, p2_end) = growth(&r.p2);
+    let (base_peak, base_end) = growth(&r.p2_base);
+    let p3 = ratio(r.keys.p50, r.echo.p50);
+    let p7 = r.idle_hub.per_socket / r.idle_base.per_socket.max(1.0);
+    vec![
+        Row {
+            measurement: format!("P1 fan-out 1 → {b} browsers, 4 KiB frames"),
+            ours: throughput(&r.p1),
+            baseline: throughput(&r.p1_base),
+            ratio: Some(r.p1.frames_per_sec / r.p1_base.frames_per_sec),
+            target: "≥ 0.8×",
+            met: Some(r.p1.frames_per_sec >= 0.8 * r.p1_base.frames_per_sec),
+        },
+        Row {
+            measurement: "P1 lost / reordered / hash mismatches".into(),
+            ours: integrity(&r.p1),
+            baseline: integrity(&r.p1_base),
+            ratio: None,
+            target: "0 / 0 / 0",
+            met: Some(clean(&r.p1)),
+        },
+        Row {
+            measurement: format!(
+                "P2 the other {} browsers, one stuck (baseline: hub P1)",
+                b - 1
+            ),
+            ours: throughput(&r.p2),
+            baseline: throughput(&r.p1),
+            ratio: Some(r.p2.frames_per_sec / r.p1.frames_per_sec),
+            target: "≥ 0.9× of P1",
+            met: Some(r.p2.frames_per_sec >= 0.9 * r.p1.frames_per_sec),
+        },
+        Row {
+            measurement: "P2 lost / reordered / hash mismatches".into(),
+            ours: integrity(&r.p2),
+            baseline: integrity(&r.p2_base),
+            ratio: None,
+            target: "0 / 0 / 0",
+            met: Some(clean(&r.p2)),
+        },
+        Row {
+            measurement: "P2 process RSS growth, start → end of run (peak)".into(),
+            ours: format!("{p2_end:.1} MiB (peak +{p2_peak:.1})"),
+            baseline: format!("{base_end:.1} MiB (peak +{base_peak:.1}), raw server P2"),
+            ratio: None,
+            target: "< 8 MiB",
+            met: Some(p2_end < 8.0),
+        },
+        Row {
+            measurement: "P3 keystroke round trip p50".into(),
+            ours: us(r.keys.p50),
+            baseline: format!("{} (WS echo)", us(r.echo.p50)),
+            ratio: Some(p3),
+            target: "≤ 2×",
+            met: Some(p3 <= 2.0),
+        },
+        Row {
+            measurement: "P3 keystroke round trip p99".into(),
+            ours: us(r.keys.p99),
+            baseline: format!("{} (WS echo)", us(r.echo.p99)),
+            ratio: Some(ratio(r.keys.p99, r.echo.p99)),
+            target: "—",
+            met: None,
+        },
+        Row {
+            measurement: "P3 diagnostic: p50 / p99 with TCP_NODELAY on the hub's sockets".into(),
+            ours: format!("{} / {}", us(r.keys_nodelay.p50), us(r.keys_nodelay.p99)),
+            baseline: format!("{} / {} (WS echo)", us(r.echo.p50), us(r.echo.p99)),
+            ratio: Some(ratio(r.keys_nodelay.p50, r.echo.p50)),
+            target: "(≤ 2× at p50)",
+            met: None,
+        },
+        Row {
+            measurement: format!("P4 relay p50 at {} req/s", r.options.relay_rate),
+            ours: us(r.relayed.p50),
+            baseline: format!("{} (trivial axum)", us(r.trivially.p50)),
+            ratio: Some(ratio(r.relayed.p50, r.trivially.p50)),
+            target: "—",
+            met: None,
+        },
+        Row {
+            measurement: format!("P4 relay p99 at {} req/s", r.options.relay_rate),
+            ours: us(r.relayed.p99),
+            baseline: format!("{} (trivial axum)", us(r.trivially.p99)),
+            ratio: Some(ratio(r.relayed.p99, r.trivially.p99)),
+            target: "—",
+            met: None,
+        },
+        Row {
+            measurement: format!(
+                "P7 RSS per idle browser socket ({} sockets)",
+                r.idle_hub.sockets
+            ),
+            ours: format!("{:.1} KiB", r.idle_hub.per_socket / 1024.0),
+            baseline: format!("{:.1} KiB", r.idle_base.per_socket / 1024.0),
+            ratio: Some(p7),
+            target: "≤ 16 KiB",
+            met: Some(r.idle_hub.per_socket <= 16.0 * 1024.0),
+        },
+        Row {
+            measurement: format!(
+                "P7 diagnostic: raw server with {} KiB read buffers",
+                super::idle::SMALL_READ_BUFFER / 1024
+            ),
+            ours: "—".into(),
+            baseline: format!("{:.1} KiB", r.idle_small.per_socket / 1024.0),
+            ratio: None,
+            target: "(≤ 16 KiB)",
+            met: None,
+        },
+    ]
+}
+
+/// The section, heading included.
+pub fn render(r: &Results) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{HEADING}\n");
+    let _ = writeln!(
+        out,
+        "Same process, same run, {} on {} cores: the hub (library, in-process, default limits) with \
+         a stand-in app for its three internal routes, against baselines served by the same \
+         process. Run with `cargo run --release -p chatcode-bench -- --hub-only`. Load average \
+         (1/5/15 min) when the section was written: {}; other work on the machine shows up as \
+         noise, which the alternating rounds spread over both sides.\n",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average(),
+    );
+    let _ = writeln!(
+        out,
+        "| measurement | ours | baseline | ratio | target | met? |"
+    );
+    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
+    for row in rows(r) {
+        let ratio = row.ratio.map_or("—".to_owned(), |x| format!("{x:.2}×"));
+        let met = match row.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "—",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {ratio} | {} | {met} |",
+            row.measurement, row.ours, row.baseline, row.target
+        );
+    }
+    let _ = writeln!(out);
+    for note in notes(r) {
+        let _ = writeln!(out, "- {note}");
+    }
+    out
+}
+
+fn notes(r: &Results) -> Vec<String> {
+    let o = &r.options;
+    let (p1_peak, p1_end) = growth(&r.p1);
+    let mut notes = vec![
+        format!(
+            "P1/P2: {} rounds per side, alternating hub and baseline; each round sends {} timed \
+             frames of {FRAME_PAYLOAD} B payload to one session after {} warm-up frames, and the \
+             raw gateway never runs more than {} frames (1 MiB) ahead of the slowest reading \
+             browser. The table gives medians; frames/s per round: hub P1 {}; baseline P1 {}; \
+             hub P2 {}; baseline P2 {}. MiB/s is payload delivered over all reading browsers. \
+             Every browser checks seq order (lost = gaps, reordered = repeats or going back) and \
+             an order-sensitive hash of the payloads against the sender's. Baseline: a raw \
+             tokio-tungstenite server that forwards each binary message from the gateway to \
+             every client through a bounded `mpsc(1024)` per client, evicting a client whose \
+             channel is full; its sockets use tokio's defaults (no TCP_NODELAY), while the \
+             hub sets TCP_NODELAY and writes each socket's queued messages with one flush.",
+            o.rounds,
+            o.frames,
+            2 * r.window,
+            r.window,
+            rounds(&r.p1),
+            rounds(&r.p1_base),
+            rounds(&r.p2),
+            rounds(&r.p2_base),
+        ),
+        format!(
+            "P2: browser 0 stops reading after the warm-up; the hub evicted {} browser(s) over \
+             the {} rounds (it closes a browser more than 4 MiB behind). RSS is the whole \
+             benchmark process's `VmRSS` (peak: `VmHWM`, reset through `/proc/self/clear_refs` \
+             when the timed phase starts). The hub runs in-process, so the number also holds the \
+             client sides of the 100 browsers and the gateway, and heap freed by earlier runs \
+             may be reused. For scale, hub P1 (nobody stuck) grew {p1_end:.1} MiB (peak \
+             +{p1_peak:.1}); much of any peak is tungstenite write buffers (up to 128 KiB per \
+             socket) filling while browsers lag.",
+            r.evicted, o.rounds
+        ),
+        format!(
+            "P3: {} keystrokes per side in {} rounds, alternating hub and echo, one at a time \
+             (after {} warm-up per round): browser `session.input` → hub → raw gateway, which \
+             answers with the echo as an output frame and an `ack` → hub → browser, timed until \
+             the frame arrives. Baseline: the same text message to a tokio-tungstenite echo \
+             server (one hop instead of the hub's two, so 2× is about the floor). Client sockets \
+             and `chatcode_hub::serve` set TCP_NODELAY (without it, Nagle's algorithm holds the \
+             echo frame behind the previous keystroke's `ack` until the browser's delayed ACK: \
+             milliseconds). The diagnostic row serves the same hub (`Serving::router()`) on a \
+             listener of the benchmark's own that also sets TCP_NODELAY.",
+            r.keys.count,
+            o.rounds,
+            super::KEYSTROKE_WARMUP
+        ),
+        format!(
+            "P4: open loop, {} `POST /internal/gateways/:id/commands` (`session.resize`, acked \
+             at once by the raw gateway) per second, {:.1} s per side in {} alternating slices \
+             after a warm-up; each answer is \
+             checked (200, `ack.ok`). Baseline: the same reqwest client against a trivial axum \
+             handler that parses the command and answers an ack. The benchmark's hub forgets \
+             relay answers after 10 s instead of 10 min (its 10,000-answer cap would otherwise \
+             refuse runs longer than 20 s).",
+            o.relay_rate,
+            o.relay_duration.as_secs_f64(),
+            o.rounds
+        ),
+        format!(
+            "P7: each side in a fresh process that serves only the server under test (the hub \
+             with its stand-in app and a connected raw gateway, or the raw server) while a \
+             second process holds the {} browsers, all attached to one session (each got its \
+             snapshot); RSS growth of the server process / sockets, read 1 s after all are \
+             registered. Open-files soft limit {}. The hub gives browser sockets a 4 KiB read \
+             buffer; the raw server keeps tungstenite's default 128 KiB, which tungstenite \
+             zero-fills on the first read, hence about 130 KiB per socket; the diagnostic row \
+             shows the raw server with a {} KiB read buffer.",
+            r.idle_hub.sockets,
+            r.open_files_limit,
+            super::idle::SMALL_READ_BUFFER / 1024
+        ),
+    ];
+    if r.idle_hub.sockets < r.requested_sockets {
+        notes.push(format!(
+            "P7 asked for {} sockets, capped at {} by the open-files limit ({}; the hard limit \
+             could not be raised further).",
+            r.requested_sockets, r.idle_hub.sockets, r.open_files_limit
+        ));
+    }
+    notes
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, model)| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| "an unknown CPU".into())
+}
