@@ -101,7 +101,13 @@ async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socke
     }
     let pinger = tokio::spawn(ping(outbox.clone(), hub.config.timers.browser_ping));
 
-    while let Some(message) = stream.next().await {
+    loop {
+        // A writer that gave up (a stalled peer) ends the socket: both halves go.
+        let message = tokio::select! {
+            message = stream.next() => message,
+            () = outbox.closed() => None,
+        };
+        let Some(message) = message else { break };
         last_active.store(hub.clock_ms(), Ordering::Relaxed);
         let verdict = match message {
             Ok(Message::Text(text)) => {

@@ -94,7 +94,13 @@ async fn serve(
             .await;
     }
 
-    while let Some(message) = stream.next().await {
+    loop {
+        // A writer that gave up (a stalled peer) ends the socket: both halves go.
+        let message = tokio::select! {
+            message = stream.next() => message,
+            () = outbox.closed() => None,
+        };
+        let Some(message) = message else { break };
         let verdict = match message {
             Ok(Message::Text(text)) => {
                 hub.metrics.received(text.len());

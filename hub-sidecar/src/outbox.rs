@@ -97,6 +97,11 @@ impl Outbox {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+
+    /// Resolves once the writer has stopped (the socket failed, stalled or was closed).
+    pub async fn closed(&self) {
+        self.tx.closed().await;
+    }
 }
 
 /// Starts the writer task for `sink`; it ends when the socket fails, a close is asked for, or

@@ -28,7 +28,7 @@ use tokio_tungstenite::{
 pub const HUB_SECRET: &str = "test-hub-secret";
 const RELEASE_SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 /// Longest a test waits for one message.
-const WAIT: Duration = Duration::from_secs(15);
+const WAIT: Duration = Duration::from_secs(60);
 
 /// The app, the DigitalOcean fake and a hub, with one signed-in user who has a VPS.
 pub struct World {
