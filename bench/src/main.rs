@@ -1,16 +1,19 @@
-//! `chatcode-bench`: the embedded runtime against a native baseline, and the hub against raw
-//! WebSocket and axum baselines, each measured in one run on the same machine, reported as
-//! ratios.
+//! `chatcode-bench`: the embedded runtime against a native baseline, the hub against raw
+//! WebSocket and axum baselines, and the command relay through the app against the hub alone,
+//! each measured in one run on the same machine.
 //!
 //! ```sh
-//! cargo run --release -p chatcode-bench -- --duration 5
-//! cargo run --release -p chatcode-bench -- --hub-only
+//! cargo run --release -p chatcode-bench
+//! cargo run --release -p chatcode-bench -- --only hub --only relay
 //! ```
 
+mod app_relay;
 mod hub;
 mod instantiate;
 mod load;
 mod native;
+mod open_loop;
+mod report_file;
 
 use std::{fmt::Write as _, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -19,10 +22,12 @@ use chatcode_runtime::{Runtime, RuntimeOptions};
 use clap::{Parser, Subcommand};
 use load::{Measured, Target};
 
-/// Benchmark the embedded runtime against axum + rusqlite, and the hub against raw servers.
+/// Benchmark the embedded runtime against axum + rusqlite, the hub against raw servers, and
+/// the relay through the app against the hub alone.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Seconds each runtime measurement runs, and the hub's relay measurement (P4) per side.
+    /// Seconds each runtime measurement runs, and each relay measurement (hub P4, relay
+    /// through the app) per side and rate.
     #[arg(long, default_value_t = 5)]
     duration: u64,
     /// Concurrent connections for the throughput runs.
@@ -31,13 +36,12 @@ struct Args {
     /// Where to write the Markdown report.
     #[arg(long, default_value = "bench/report.md")]
     report: PathBuf,
-    /// Run only the hub benchmarks (no wasm components needed); the report keeps its runtime
-    /// section and gets a new hub section.
-    #[arg(long)]
-    hub_only: bool,
-    /// Skip the hub benchmarks.
-    #[arg(long, conflicts_with = "hub_only")]
-    no_hub: bool,
+    /// Run only these suites (repeatable); the report keeps the other sections as they were.
+    #[arg(long, value_enum)]
+    only: Vec<Suite>,
+    /// Request rates of the relay through the app (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [100, 500])]
+    relay_rates: Vec<u32>,
     /// Hub P1/P2: timed frames per fan-out run.
     #[arg(long, default_value_t = 4000)]
     frames: u64,
@@ -59,6 +63,22 @@ struct Args {
     #[command(subcommand)]
     child: Option<Child>,
 }
+
+/// A part of the benchmark with its own report section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Suite {
+    /// The embedded runtime against axum + rusqlite.
+    Runtime,
+    /// The hub against raw WebSocket and axum servers (needs no wasm components).
+    Hub,
+    /// The command relay through the sessions component against the hub alone.
+    Relay,
+}
+
+/// The report's sections, in order.
+const SECTIONS: [&str; 3] = [RUNTIME_HEADING, hub::HEADING, app_relay::HEADING];
+/// The heading of the runtime section.
+const RUNTIME_HEADING: &str = "## chatcode-runtime benchmark";
 
 /// The helper processes of the hub's P7 (started by the benchmark itself).
 #[derive(Debug, Subcommand)]
@@ -98,12 +118,16 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(args.browsers >= 2, "--browsers must be at least 2");
     anyhow::ensure!(args.frames >= 1, "--frames must be at least 1");
     anyhow::ensure!(args.rounds >= 1, "--rounds must be at least 1");
-    let mut report = if args.hub_only {
-        previous_runtime_section(&args.report)
-    } else {
-        runtime_section(&args).await?
-    };
-    if !args.no_hub {
+    anyhow::ensure!(
+        args.relay_rates.iter().all(|&r| r > 0),
+        "--relay-rates must be positive"
+    );
+    let runs = |suite| args.only.is_empty() || args.only.contains(&suite);
+    let mut fresh = Vec::new();
+    if runs(Suite::Runtime) {
+        fresh.push(runtime_section(&args).await?);
+    }
+    if runs(Suite::Hub) {
         let options = hub::Options {
             frames: args.frames,
             rounds: args.rounds,
@@ -113,12 +137,14 @@ async fn main() -> anyhow::Result<()> {
             relay_rate: args.relay_rate,
             relay_duration: Duration::from_secs(args.duration),
         };
-        let section = hub::run(&options).await?;
-        if !report.is_empty() {
-            report.push('\n');
-        }
-        report.push_str(&section);
+        fresh.push(hub::run(&options).await?);
     }
+    if runs(Suite::Relay) {
+        let duration = Duration::from_secs(args.duration);
+        fresh.push(app_relay::run(&args.relay_rates, duration).await?);
+    }
+    let old = std::fs::read_to_string(&args.report).unwrap_or_default();
+    let report = report_file::merge(&old, &fresh, &SECTIONS);
     print!("{report}");
     if let Some(parent) = args.report.parent() {
         std::fs::create_dir_all(parent)?;
@@ -127,13 +153,6 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", args.report.display()))?;
     eprintln!("report written to {}", args.report.display());
     Ok(())
-}
-
-/// The report as it was, without its hub section (kept by `--hub-only`).
-fn previous_runtime_section(path: &std::path::Path) -> String {
-    let old = std::fs::read_to_string(path).unwrap_or_default();
-    let kept = old.find(hub::HEADING).map_or(old.as_str(), |at| &old[..at]);
-    kept.trim_end().to_owned() + if kept.trim().is_empty() { "" } else { "\n" }
 }
 
 /// Measures the embedded runtime against the native baseline; returns the report section.
@@ -211,7 +230,7 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
         ("1 SQLite read + 1 write", "POST", "/probe/bench/{n}", probe),
     ];
     let mut report = String::new();
-    writeln!(report, "# chatcode-runtime benchmark\n")?;
+    writeln!(report, "{RUNTIME_HEADING}\n")?;
     writeln!(
         report,
         "Same process, same run: embedded runtime vs. the same handler logic on axum + rusqlite \

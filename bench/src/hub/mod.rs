@@ -6,7 +6,7 @@ mod fanout;
 mod gateway;
 mod idle;
 mod keystroke;
-mod relay;
+pub mod relay;
 mod report;
 mod rss;
 mod stand_in_app;
@@ -205,16 +205,19 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
     let http = reqwest::Client::new();
     let rate = options.relay_rate;
     let slice = options.relay_duration / u32::try_from(rounds).unwrap_or(u32::MAX);
+    let resize = |n| relay::resize("ses-p3-0", n);
     let (mut relayed, mut trivially) = (vec![], vec![]);
     // Warm-up, not counted.
-    relay::measure(&http, serving.addr, "ses-p3-0", rate, slice / 4).await?;
-    relay::measure(&http, trivial, "ses-p3-0", rate, slice / 4).await?;
+    let relay = |addr, duration| {
+        relay::measure(&http, addr, GATEWAY_ID, HUB_SECRET, rate, duration, resize)
+    };
+    relay(serving.addr, slice / 4).await?;
+    relay(trivial, slice / 4).await?;
     for round in 0..rounds {
         eprintln!("hub P4, round {}: relay at {rate} req/s…", round + 1);
-        let ours = relay::measure(&http, serving.addr, "ses-p3-0", rate, slice);
-        relayed.extend(ours.await.context("P4 on the hub")?);
-        let theirs = relay::measure(&http, trivial, "ses-p3-0", rate, slice);
-        trivially.extend(theirs.await.context("P4 on the trivial endpoint")?);
+        relayed.extend(relay(serving.addr, slice).await.context("P4 on the hub")?);
+        let theirs = relay(trivial, slice).await;
+        trivially.extend(theirs.context("P4 on the trivial endpoint")?);
     }
 
     eprintln!("hub P3 (diagnostic): keystrokes with TCP_NODELAY on the hub's sockets…");

@@ -5,7 +5,7 @@ use std::{fmt::Write as _, time::Duration};
 
 use super::{FRAME_PAYLOAD, Latencies, Options, fanout::Summary, idle::Idle};
 
-/// The heading the hub section starts with; everything after it is replaced on each run.
+/// The heading the hub section starts with.
 pub const HEADING: &str = "## chatcode-hub benchmark";
 
 /// Everything the suite measured.
