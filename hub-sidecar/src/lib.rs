@@ -21,6 +21,7 @@ mod recorder;
 mod relay;
 pub mod replay;
 mod timers;
+pub mod tls;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -79,28 +80,78 @@ impl Serving {
         router(self.hub.clone())
     }
 
-    /// Closes every socket with 1001 (gateways reconnect elsewhere) and stops serving.
+    /// Closes every socket with 1001 (gateways reconnect elsewhere), waits for their close
+    /// frames to go out, and stops serving; at most [`SHUTDOWN_GRACE`] in all.
     pub async fn shutdown(self) {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         for gateway in self.hub.all() {
             gateway.close_all(outbox::close::GOING_AWAY, "the hub is shutting down");
         }
+        // Upgraded sockets live apart from the server task: wait for their writers to flush.
+        let drained = tokio::time::timeout_at(deadline, async {
+            while self.hub.metrics.open_sockets() > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        });
+        if drained.await.is_err() {
+            tracing::warn!("hub sockets did not close within {SHUTDOWN_GRACE:?}");
+        }
         let _ = self.stop.send(true);
-        match tokio::time::timeout(std::time::Duration::from_secs(5), self.task).await {
+        match tokio::time::timeout_at(deadline, self.task).await {
             Ok(Ok(Err(e))) => tracing::warn!("hub server ended with {e}"),
             Ok(_) => {}
-            Err(_) => tracing::warn!("hub connections did not close within 5 s"),
+            Err(_) => tracing::warn!("hub connections did not close within {SHUTDOWN_GRACE:?}"),
         }
     }
 }
 
+/// Longest [`Serving::shutdown`] waits for sockets and connections to close.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Serves a hub on `listener` until [`Serving::shutdown`].
 pub fn serve(config: HubConfig, listener: TcpListener) -> std::io::Result<Serving> {
+    start(config, listener, plain)
+}
+
+/// Serves a hub over TLS on `listener` until [`Serving::shutdown`], so gateways and browsers
+/// dial `wss://` (see [`tls::load_server_config`]). A failed or slow handshake only ends that
+/// connection.
+pub fn serve_tls(
+    config: HubConfig,
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+) -> std::io::Result<Serving> {
+    start(config, listener, move |listener, app, stopped| {
+        tls::serve(listener, tls, app, stopped)
+    })
+}
+
+/// Starts the hub and its timers, and spawns `run` to serve its router until `stopped` turns
+/// true.
+fn start<F, S>(config: HubConfig, listener: TcpListener, run: F) -> std::io::Result<Serving>
+where
+    F: FnOnce(TcpListener, Router, watch::Receiver<bool>) -> S,
+    S: Future<Output = std::io::Result<()>> + Send + 'static,
+{
     let addr = listener.local_addr()?;
     let hub = Hub::new(config);
     let (stop, stopped) = watch::channel(false);
     timers::spawn(&hub, &stopped);
-    let app = router(hub.clone());
-    let mut until = stopped;
+    let task = tokio::spawn(run(listener, router(hub.clone()), stopped));
+    Ok(Serving {
+        addr,
+        hub,
+        stop,
+        task,
+    })
+}
+
+/// Plain HTTP through `axum::serve`, with graceful shutdown.
+async fn plain(
+    listener: TcpListener,
+    app: Router,
+    mut until: watch::Receiver<bool>,
+) -> std::io::Result<()> {
     // Keystroke echoes are small writes right after other small writes: Nagle's algorithm
     // would hold them for the peer's delayed ACK.
     let listener = listener.tap_io(|tcp| {
@@ -108,17 +159,9 @@ pub fn serve(config: HubConfig, listener: TcpListener) -> std::io::Result<Servin
             tracing::debug!("TCP_NODELAY: {e}");
         }
     });
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = until.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
-    Ok(Serving {
-        addr,
-        hub,
-        stop,
-        task,
-    })
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = until.wait_for(|stop| *stop).await;
+        })
+        .await
 }

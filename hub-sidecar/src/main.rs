@@ -1,7 +1,7 @@
 //! `chatcode-hub`: the hub as a standalone service next to a Spin app.
 #![forbid(unsafe_code)]
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
 use chatcode_hub::HubConfig;
@@ -25,6 +25,23 @@ struct Args {
     /// `hub_secret` variable).
     #[arg(long, env = "HUB_SECRET", hide_env_values = true)]
     hub_secret: String,
+    /// PEM certificate chain (leaf first): serve HTTPS and `wss://` instead of plain HTTP.
+    /// Needs --tls-key.
+    #[arg(
+        long,
+        env = "CHATCODE_HUB_TLS_CERT",
+        value_name = "PATH",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "CHATCODE_HUB_TLS_KEY",
+        value_name = "PATH",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -40,11 +57,19 @@ async fn main() -> anyhow::Result<()> {
         !args.hub_secret.is_empty(),
         "--hub-secret must not be empty"
     );
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(chatcode_hub::tls::load_server_config(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    let serving = chatcode_hub::serve(HubConfig::new(args.app_url, args.hub_secret), listener)?;
-    println!("Hub listening on http://{}", serving.addr);
+    let config = HubConfig::new(args.app_url, args.hub_secret);
+    let (serving, scheme) = match tls {
+        Some(tls) => (chatcode_hub::serve_tls(config, listener, tls)?, "https"),
+        None => (chatcode_hub::serve(config, listener)?, "http"),
+    };
+    println!("Hub listening on {scheme}://{}", serving.addr);
     shutdown_signal().await;
     serving.shutdown().await;
     Ok(())

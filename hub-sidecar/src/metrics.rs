@@ -35,6 +35,11 @@ impl Metrics {
         self.browsers.fetch_add(delta, Ordering::Relaxed);
     }
 
+    /// Gateway and browser sockets still open.
+    pub fn open_sockets(&self) -> i64 {
+        self.gateways.load(Ordering::Relaxed) + self.browsers.load(Ordering::Relaxed)
+    }
+
     /// A message of `len` bytes arrived from a gateway.
     pub fn received(&self, len: usize) {
         self.frames_in.fetch_add(1, Ordering::Relaxed);
