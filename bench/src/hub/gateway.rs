@@ -1,29 +1,26 @@
-//! A raw gateway: one WebSocket to the hub (or the baseline), a writer task that owns the sink
-//! and batches what is queued, and a reader that answers each command at once: `ack` for all,
-//! plus the snapshot for `session.snapshot` and the echoed bytes as an output frame for
-//! `session.input`.
+//! A raw gateway: one WebSocket to the hub (or the baseline) whose reader answers each command
+//! at once on the socket itself, with no queue between: `ack` for all, plus the snapshot for
+//! `session.snapshot` and the echoed bytes as an output frame for `session.input`.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use anyhow::Context;
 use chatcode_core::protocol::{
     Ack, Command, Event, SessionSnapshot, decode_data, frame, parse_command,
 };
 use futures::{SinkExt, StreamExt, stream::SplitSink};
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::{sync::Mutex, task::JoinHandle};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::target::{Socket, Target, dial};
 
-/// Messages the writer may have queued.
-const QUEUE: usize = 256;
-/// Messages written per flush, at most.
-const BATCH: usize = 64;
+/// The socket's sending half, shared by the reader's answers and [`RawGateway::send`].
+type Sink = Arc<Mutex<SplitSink<Socket, Message>>>;
 
 /// A connected raw gateway.
 pub struct RawGateway {
-    tx: mpsc::Sender<Message>,
-    tasks: [JoinHandle<()>; 2],
+    sink: Sink,
+    reader: JoinHandle<()>,
 }
 
 impl RawGateway {
@@ -33,9 +30,8 @@ impl RawGateway {
             .await
             .with_context(|| format!("gateway dialing the {}", target.name()))?;
         let (sink, mut stream) = socket.split();
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let writer = tokio::spawn(write(sink, rx));
-        let answers = tx.clone();
+        let sink = Arc::new(Mutex::new(sink));
+        let answers = sink.clone();
         let reader = tokio::spawn(async move {
             let mut seqs = HashMap::new();
             while let Some(Ok(message)) = stream.next().await {
@@ -45,22 +41,25 @@ impl RawGateway {
                 let Ok(command) = parse_command(text.as_str()) else {
                     continue;
                 };
+                let mut sink = answers.lock().await;
                 for answer in answer(&command, &mut seqs) {
-                    if answers.send(answer).await.is_err() {
+                    if sink.feed(answer).await.is_err() {
                         return;
                     }
                 }
+                if sink.flush().await.is_err() {
+                    return;
+                }
             }
         });
-        Ok(Self {
-            tx,
-            tasks: [writer, reader],
-        })
+        Ok(Self { sink, reader })
     }
 
-    /// Queues `message`, waiting while the queue is full.
+    /// Sends `message`, waiting while the socket is busy.
     pub async fn send(&self, message: Message) -> anyhow::Result<()> {
-        self.tx
+        self.sink
+            .lock()
+            .await
             .send(message)
             .await
             .context("the gateway socket has closed")
@@ -69,30 +68,7 @@ impl RawGateway {
 
 impl Drop for RawGateway {
     fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
-}
-
-async fn write(mut sink: SplitSink<Socket, Message>, mut rx: mpsc::Receiver<Message>) {
-    while let Some(first) = rx.recv().await {
-        if sink.feed(first).await.is_err() {
-            return;
-        }
-        for _ in 1..BATCH {
-            match rx.try_recv() {
-                Ok(next) => {
-                    if sink.feed(next).await.is_err() {
-                        return;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        if sink.flush().await.is_err() {
-            return;
-        }
+        self.reader.abort();
     }
 }
 
