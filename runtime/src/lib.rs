@@ -20,12 +20,16 @@ pub mod router;
 pub mod server;
 pub mod storage;
 pub mod variables;
+pub mod workers;
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use hyper::{server::conn::http1, service::service_fn};
-use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
+use hyper_util::{
+    rt::TokioIo,
+    server::graceful::{GracefulShutdown, Watcher},
+};
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::{
@@ -33,6 +37,7 @@ use crate::{
     engine::EpochTicker,
     manifest::LoadedManifest,
     server::{Limits, Server},
+    workers::Workers,
 };
 
 /// How to run an app.
@@ -168,6 +173,7 @@ impl Runtime {
     ) -> anyhow::Result<Serving> {
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = watch::channel(false);
+        let workers = Workers::per_core().context("starting the request threads")?;
         let task = tokio::spawn(async move {
             let graceful = GracefulShutdown::new();
             loop {
@@ -181,41 +187,23 @@ impl Runtime {
                                 continue;
                             }
                         };
-                        // Small writes (an upgraded terminal's keystroke echoes) go out at once.
-                        if let Err(e) = stream.set_nodelay(true) {
-                            tracing::debug!("TCP_NODELAY: {e}");
-                        }
-                        let server = self.server.clone();
-                        let upgrades = passthrough.is_some();
-                        let passthrough = passthrough.clone();
-                        let service = service_fn(move |req| {
-                            let server = server.clone();
-                            let taken = match &passthrough {
-                                Some(p) if p.takes(&req) => Ok(p.handle(req)),
-                                _ => Err(req),
-                            };
-                            async move {
-                                match taken {
-                                    Ok(response) => Ok(response.await),
-                                    Err(req) => server.handle(req, client).await,
-                                }
+                        // Handed over as a std socket: the request thread registers it with
+                        // its own runtime, which then drives all of the connection's work.
+                        let stream = match stream.into_std() {
+                            Ok(stream) => stream,
+                            Err(e) => {
+                                tracing::warn!("handing over a connection from {client}: {e}");
+                                continue;
                             }
-                        });
-                        let conn = http1::Builder::new()
-                            .keep_alive(true)
-                            .serve_connection(TokioIo::new(stream), service);
-                        if upgrades {
-                            // Upgraded sockets outlive the server's graceful wait: their owner
-                            // closes them. The HTTP part still ends gracefully on stop.
-                            tokio::spawn(serve_upgradeable(conn.with_upgrades(), stopped.clone(), client));
-                        } else {
-                            let conn = graceful.watch(conn);
-                            tokio::spawn(async move {
-                                if let Err(e) = conn.await {
-                                    tracing::debug!("connection from {client} ended: {e}");
-                                }
-                            });
-                        }
+                        };
+                        let connection = Connection {
+                            server: self.server.clone(),
+                            passthrough: passthrough.clone(),
+                            client,
+                            stopped: stopped.clone(),
+                            graceful: graceful.watcher(),
+                        };
+                        workers.spawn(connection.serve(stream));
                     }
                     _ = stopped.changed() => break,
                 }
@@ -227,9 +215,62 @@ impl Runtime {
             {
                 tracing::warn!("connections still open after 10 s; closing them");
             }
+            drop(workers);
             drop(self);
         });
         Ok(Serving { addr, stop, task })
+    }
+}
+
+/// One accepted connection, served on a request thread.
+struct Connection {
+    server: Arc<Server>,
+    passthrough: Option<Arc<dyn Passthrough>>,
+    client: SocketAddr,
+    stopped: watch::Receiver<bool>,
+    graceful: Watcher,
+}
+
+impl Connection {
+    async fn serve(self, stream: std::net::TcpStream) {
+        let client = self.client;
+        let stream = match tokio::net::TcpStream::from_std(stream) {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!("registering the connection from {client}: {e}");
+                return;
+            }
+        };
+        // Small writes (an upgraded terminal's keystroke echoes) go out at once.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY: {e}");
+        }
+        let server = self.server;
+        let upgrades = self.passthrough.is_some();
+        let passthrough = self.passthrough;
+        let service = service_fn(move |req| {
+            let server = server.clone();
+            let taken = match &passthrough {
+                Some(p) if p.takes(&req) => Ok(p.handle(req)),
+                _ => Err(req),
+            };
+            async move {
+                match taken {
+                    Ok(response) => Ok(response.await),
+                    Err(req) => server.handle(req, client).await,
+                }
+            }
+        });
+        let conn = http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        if upgrades {
+            // Upgraded sockets outlive the server's graceful wait: their owner closes them.
+            // The HTTP part still ends gracefully on stop.
+            serve_upgradeable(conn.with_upgrades(), self.stopped, client).await;
+        } else if let Err(e) = self.graceful.watch(conn).await {
+            tracing::debug!("connection from {client} ended: {e}");
+        }
     }
 }
 

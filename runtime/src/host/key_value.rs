@@ -9,7 +9,7 @@ use super::{
     RequestState,
     bindings::key_value::{self, Error},
 };
-use crate::storage::{Pool, run_blocking};
+use crate::storage::{Pool, run_blocking, run_read};
 
 /// The most stores one request may hold open at once.
 const MAX_OPEN_STORES: usize = 256;
@@ -47,13 +47,12 @@ impl key_value::HostStore for RequestState {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let (pool, label) = self.key_value_store(&store)?;
-        Ok(run_blocking(pool, move |conn| {
+        Ok(run_read(&pool, |conn| {
             use rusqlite::OptionalExtension;
             conn.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
                 .query_row((label, key), |row| row.get(0))
                 .optional()
         })
-        .await
         .map_err(Error::Other))
     }
 
@@ -97,13 +96,12 @@ impl key_value::HostStore for RequestState {
         key: String,
     ) -> wasmtime::Result<Result<bool, Error>> {
         let (pool, label) = self.key_value_store(&store)?;
-        Ok(run_blocking(pool, move |conn| {
+        Ok(run_read(&pool, |conn| {
             conn.prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
             )?
             .query_row((label, key), |row| row.get(0))
         })
-        .await
         .map_err(Error::Other))
     }
 

@@ -25,6 +25,57 @@ pub struct ConnectionHandle {
     conn: Arc<Mutex<Option<Pooled>>>,
 }
 
+impl ConnectionHandle {
+    /// Runs `f` on this handle's pooled connection, taking one from the pool on first use.
+    fn with_connection<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, Error> {
+        let mut slot = self.conn.lock().map_err(|_| Error::InvalidConnection)?;
+        if slot.is_none() {
+            *slot = Some(self.pool.get().map_err(|e| Error::Io(e.to_string()))?);
+        }
+        let conn = slot.as_mut().ok_or(Error::InvalidConnection)?;
+        f(conn).map_err(|e| Error::Io(e.to_string()))
+    }
+
+    /// Runs `statement` on the calling thread when it is a plain read outside a transaction (a
+    /// read of a local WAL database never waits for writers and takes microseconds, less than
+    /// a trip to another thread); `None` when it must run off the request thread: writes wait
+    /// for `fsync`, and `COMMIT` or `BEGIN IMMEDIATE` count as reads to SQLite but may wait too.
+    fn read_inline(
+        &self,
+        statement: &str,
+        parameters: &[Value],
+    ) -> Option<Result<QueryResult, Error>> {
+        if is_transaction_control(statement) {
+            return None;
+        }
+        let plain_read = self.with_connection(|conn| {
+            Ok(conn.is_autocommit() && conn.prepare_cached(statement)?.readonly())
+        });
+        match plain_read {
+            Ok(true) => {
+                Some(self.with_connection(|conn| execute(conn, statement, parameters.to_vec())))
+            }
+            // A statement that does not prepare fails the same way off the thread.
+            Ok(false) | Err(_) => None,
+        }
+    }
+}
+
+/// Whether `statement` begins, ends or marks a transaction.
+fn is_transaction_control(statement: &str) -> bool {
+    let first = statement
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default();
+    ["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"]
+        .iter()
+        .any(|keyword| first.eq_ignore_ascii_case(keyword))
+}
+
 impl sqlite::Host for RequestState {}
 
 impl sqlite::HostConnection for RequestState {
@@ -55,13 +106,11 @@ impl sqlite::HostConnection for RequestState {
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
         let handle = self.table.get(&connection)?.clone();
+        if let Some(read) = handle.read_inline(&statement, &parameters) {
+            return Ok(read);
+        }
         let result = tokio::task::spawn_blocking(move || {
-            let mut slot = handle.conn.lock().map_err(|_| Error::InvalidConnection)?;
-            if slot.is_none() {
-                *slot = Some(handle.pool.get().map_err(|e| Error::Io(e.to_string()))?);
-            }
-            let conn = slot.as_mut().ok_or(Error::InvalidConnection)?;
-            execute(conn, &statement, parameters).map_err(|e| Error::Io(e.to_string()))
+            handle.with_connection(|conn| execute(conn, &statement, parameters))
         })
         .await;
         Ok(result.unwrap_or_else(|e| Err(Error::Io(format!("query task failed: {e}")))))
@@ -110,5 +159,28 @@ fn from_sql(value: ValueRef<'_>) -> Value {
         ValueRef::Real(f) => Value::Real(f),
         ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
         ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_transaction_control;
+
+    #[test]
+    fn transaction_control_is_recognised_in_any_case_and_spacing() {
+        for statement in [
+            "BEGIN",
+            "  begin immediate",
+            "Commit;",
+            "END TRANSACTION",
+            "ROLLBACK TO sp",
+            "savepoint sp",
+            "\nRELEASE sp",
+        ] {
+            assert!(is_transaction_control(statement), "{statement:?}");
+        }
+        for statement in ["SELECT 1", "INSERT INTO t VALUES (1)", "BEGINNER", ""] {
+            assert!(!is_transaction_control(statement), "{statement:?}");
+        }
     }
 }
