@@ -51,8 +51,9 @@ struct Args {
     /// Hub P1/P2: browsers attached to the session.
     #[arg(long, default_value_t = 100)]
     browsers: usize,
-    /// Hub P7: idle browser sockets (capped by the open-files limit).
-    #[arg(long, default_value_t = 2000)]
+    /// Hub P7: idle browser sockets (capped by the open-files limit, which the benchmark
+    /// raises to its hard limit).
+    #[arg(long, default_value_t = 10_000)]
     sockets: usize,
     /// Hub P3: keystrokes timed per side.
     #[arg(long, default_value_t = 2000)]
