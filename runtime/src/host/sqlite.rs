@@ -51,16 +51,16 @@ impl ConnectionHandle {
         if is_transaction_control(statement) {
             return None;
         }
-        let plain_read = self.with_connection(|conn| {
-            Ok(conn.is_autocommit() && conn.prepare_cached(statement)?.readonly())
-        });
-        match plain_read {
-            Ok(true) => {
-                Some(self.with_connection(|conn| execute(conn, statement, parameters.to_vec())))
+        // One lock and one statement-cache lookup: the check and the read share them. An error
+        // here (no connection, a statement that does not prepare) is the one the blocking path
+        // would report.
+        self.with_connection(|conn| {
+            if !(conn.is_autocommit() && conn.prepare_cached(statement)?.readonly()) {
+                return Ok(None);
             }
-            // A statement that does not prepare fails the same way off the thread.
-            Ok(false) | Err(_) => None,
-        }
+            execute(conn, statement, parameters.to_vec()).map(Some)
+        })
+        .transpose()
     }
 }
 
