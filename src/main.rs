@@ -11,6 +11,11 @@ mod up;
 
 use clap::{Parser, Subcommand};
 
+// mimalloc: per-request instances and per-socket buffers allocate and free in bursts that
+// glibc's allocator serves measurably slower (see bench/).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// chatcode control plane: run it locally.
 #[derive(Debug, Parser)]
 #[command(name = "chatcode", version)]

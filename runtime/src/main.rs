@@ -6,6 +6,11 @@ use anyhow::Context;
 use chatcode_runtime::{Runtime, RuntimeOptions};
 use clap::Parser;
 
+// mimalloc: per-request instances and per-socket buffers allocate and free in bursts that
+// glibc's allocator serves measurably slower (see bench/).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Serve a Spin application's HTTP components on the embedded runtime.
 #[derive(Debug, Parser)]
 #[command(name = "chatcode-runtime", version)]

@@ -6,6 +6,8 @@
 
 use std::{collections::HashMap, net::SocketAddr};
 
+use http::{HeaderMap, HeaderName, HeaderValue};
+
 use crate::manifest::{LoadedManifest, ManifestError, RouteConfig};
 
 /// Maps request paths to component ids.
@@ -112,41 +114,37 @@ impl Router {
 }
 
 impl RouteMatch {
-    /// The headers Spin adds to every request it hands to a component.
-    pub fn spin_headers(
-        &self,
-        scheme: &str,
-        host: &str,
-        path_and_query: &str,
-        client: SocketAddr,
-    ) -> Vec<(String, String)> {
-        let mut headers = vec![
-            ("spin-path-info".to_string(), self.path_info.clone()),
-            (
-                "spin-full-url".to_string(),
-                format!("{scheme}://{host}{path_and_query}"),
-            ),
-            ("spin-matched-route".to_string(), self.raw_route.clone()),
-            ("spin-base-path".to_string(), "/".to_string()),
-            (
-                "spin-raw-component-route".to_string(),
-                self.raw_route.clone(),
-            ),
-            (
-                "spin-component-route".to_string(),
-                self.component_route.clone(),
-            ),
-            ("spin-client-addr".to_string(), client.to_string()),
-        ];
+    /// Adds the headers Spin gives every request it hands to a component; `full_url` is the
+    /// request's absolute URL. A value that is not a valid header value is left out.
+    pub fn add_spin_headers(&self, headers: &mut HeaderMap, full_url: &str, client: SocketAddr) {
+        let mut add = |name: HeaderName, value: &str| {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(name, value);
+            }
+        };
+        add(SPIN_PATH_INFO, &self.path_info);
+        add(SPIN_FULL_URL, full_url);
+        add(SPIN_MATCHED_ROUTE, &self.raw_route);
+        add(SPIN_BASE_PATH, "/");
+        add(SPIN_RAW_COMPONENT_ROUTE, &self.raw_route);
+        add(SPIN_COMPONENT_ROUTE, &self.component_route);
+        add(SPIN_CLIENT_ADDR, &client.to_string());
         for (name, value) in &self.captures {
-            headers.push((
-                format!("spin-path-match-{}", name.to_ascii_lowercase()),
-                value.clone(),
-            ));
+            let name = format!("spin-path-match-{}", name.to_ascii_lowercase());
+            if let Ok(name) = HeaderName::try_from(name) {
+                add(name, value);
+            }
         }
-        headers
     }
 }
+
+const SPIN_PATH_INFO: HeaderName = HeaderName::from_static("spin-path-info");
+const SPIN_FULL_URL: HeaderName = HeaderName::from_static("spin-full-url");
+const SPIN_MATCHED_ROUTE: HeaderName = HeaderName::from_static("spin-matched-route");
+const SPIN_BASE_PATH: HeaderName = HeaderName::from_static("spin-base-path");
+const SPIN_RAW_COMPONENT_ROUTE: HeaderName = HeaderName::from_static("spin-raw-component-route");
+const SPIN_COMPONENT_ROUTE: HeaderName = HeaderName::from_static("spin-component-route");
+const SPIN_CLIENT_ADDR: HeaderName = HeaderName::from_static("spin-client-addr");
 
 /// Spin's normalisation: absolute, one trailing slash removed (so `/` is "").
 fn sanitize(route: &str) -> String {
@@ -224,18 +222,13 @@ mod tests {
         let m = r.route("/users/42/posts/7").unwrap();
         assert_eq!(m.captures, vec![("id".to_string(), "42".to_string())]);
         assert_eq!(m.path_info, "/7");
-        let headers = m.spin_headers(
-            "http",
-            "h:1",
-            "/users/42/posts/7?q=1",
+        let mut headers = HeaderMap::new();
+        m.add_spin_headers(
+            &mut headers,
+            "http://h:1/users/42/posts/7?q=1",
             "127.0.0.1:9".parse().unwrap(),
         );
-        let get = |k: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
         assert_eq!(
             get("spin-full-url"),
             Some("http://h:1/users/42/posts/7?q=1")

@@ -12,7 +12,10 @@ use std::{
 };
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use http::{
+    HeaderValue, Request, Response, StatusCode, Uri,
+    uri::{Authority, PathAndQuery},
+};
 use http_body_util::{BodyExt, Full, Limited, combinators::UnsyncBoxBody};
 use hyper::body::Incoming;
 use tokio::sync::{Semaphore, oneshot};
@@ -161,17 +164,16 @@ impl Server {
         let path_and_query = parts
             .uri
             .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into());
-        for (name, value) in route.spin_headers("http", &host, &path_and_query, client) {
-            if let (Ok(name), Ok(value)) =
-                (HeaderName::try_from(name), HeaderValue::try_from(value))
-            {
-                parts.headers.insert(name, value);
-            }
-        }
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let full_url = format!("http://{host}{path_and_query}");
+        route.add_spin_headers(&mut parts.headers, &full_url, client);
         // wasi:http wants an absolute URI.
-        if let Ok(uri) = format!("http://{host}{path_and_query}").parse() {
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = Some(http::uri::Scheme::HTTP);
+        uri.authority = Authority::try_from(host).ok();
+        uri.path_and_query = Some(path_and_query);
+        if let Ok(uri) = Uri::from_parts(uri) {
             parts.uri = uri;
         }
         let req = Request::from_parts(
@@ -213,12 +215,17 @@ impl Server {
         let pre = loaded.pre.clone();
         let component = route.component.clone();
         let mut guest: Guest = Box::pin(async move {
-            let _permit = permit;
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, incoming, outparam)
-                .await
+            let handled = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, incoming, outparam)
+                    .await
+            }
+            .await;
+            // Freeing the instance resets its memory; the response need not wait for that.
+            tokio::spawn(async move { drop((store, permit)) });
+            handled
         });
         let mut receiver = receiver;
         let limit = tokio::time::sleep(self.limits.request_timeout + EPOCH_TICK * 10);
