@@ -20,13 +20,13 @@ use chatcode_core::{
     token::parse_bearer,
 };
 use futures::StreamExt;
-use serde_json::Value;
 
 use crate::{
     errors::HubError,
     gateway::Gateway,
     hub::Hub,
     outbox::{Outbox, close, spawn_writer},
+    relay::raw_json,
 };
 
 /// Longest gateway id accepted in `X-Gateway-Id`.
@@ -178,51 +178,30 @@ async fn text_frame(hub: &Hub, gateway: &Gateway, text: &str) -> Verdict {
             return Ok(());
         }
     };
-    let raw: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-    let at = now_ms();
+    // The app keeps events as the gateway sent them; only those it records are re-read.
+    let recorded = || HubEvent::Gateway {
+        at: now_ms(),
+        event: raw_json(text),
+    };
     match &event {
         Event::GatewayHello(hello) if hello.gateway_id != gateway.id => {
             return Err((close::POLICY, "gateway.hello names another gateway"));
         }
-        Event::GatewayHello(_) => {
-            hub.recorder
-                .record(
-                    &gateway.id,
-                    HubEvent::Gateway {
-                        at,
-                        event: raw.clone(),
-                    },
-                )
-                .await;
-        }
-        Event::GatewayHealth(_) => hub.recorder.offer(
-            &gateway.id,
-            HubEvent::Gateway {
-                at,
-                event: raw.clone(),
-            },
-        ),
-        Event::SessionStarted(_) | Event::SessionEnded(_) | Event::SessionError(_) => {
-            hub.recorder
-                .record(
-                    &gateway.id,
-                    HubEvent::Gateway {
-                        at,
-                        event: raw.clone(),
-                    },
-                )
-                .await;
-        }
+        Event::GatewayHello(_)
+        | Event::SessionStarted(_)
+        | Event::SessionEnded(_)
+        | Event::SessionError(_) => hub.recorder.record(&gateway.id, recorded()).await,
+        Event::GatewayHealth(_) => hub.recorder.offer(&gateway.id, recorded()),
         _ => {}
     }
-    route(hub, gateway, &event, &raw, text);
+    route(hub, gateway, &event, text);
     Ok(())
 }
 
 /// Sends an event where it belongs: to the browser that asked for it, else (acks aside) to
 /// the browsers of its session. Relays take theirs on the way.
-fn route(hub: &Hub, gateway: &Gateway, event: &Event, raw: &Value, text: &str) {
-    if let Some(browser) = gateway.with_relay(|relay| relay.deliver(event, raw)) {
+fn route(hub: &Hub, gateway: &Gateway, event: &Event, text: &str) {
+    if let Some(browser) = gateway.with_relay(|relay| relay.deliver(event, text)) {
         let _ = browser.push(Message::Text(text.into()));
         return;
     }

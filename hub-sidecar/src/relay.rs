@@ -130,14 +130,15 @@ impl Relay {
         true
     }
 
-    /// Delivers an `ack` or a typed answer from the gateway. Returns the browser to forward
-    /// it to when a browser asked; `None` when it was a relay's (or nobody's).
-    pub fn deliver(&mut self, event: &Event, raw: &Value) -> Option<Outbox> {
+    /// Delivers an `ack` or a typed answer from the gateway (`text` is the event as sent).
+    /// Returns the browser to forward it to when a browser asked; `None` when it was a
+    /// relay's (or nobody's).
+    pub fn deliver(&mut self, event: &Event, text: &str) -> Option<Outbox> {
         let request_id = event.request_id()?;
         if let Some(entry) = self.entries.get_mut(request_id) {
             match event {
                 Event::Ack(ack) => entry.ack = Some(ack.clone()),
-                _ if entry.event.is_none() => entry.event = Some(raw.clone()),
+                _ if entry.event.is_none() => entry.event = Some(raw_json(text)),
                 _ => {}
             }
             entry.finish_if_complete(request_id);
@@ -163,6 +164,11 @@ impl Relay {
         self.browser_requests
             .retain(|_, r| now.duration_since(r.at) < BROWSER_REQUEST_TTL);
     }
+}
+
+/// An event as the gateway sent it, every field kept (`null` if it is not JSON).
+pub fn raw_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
 impl Entry {
