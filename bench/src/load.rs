@@ -1,5 +1,8 @@
 //! A closed-loop HTTP/1.1 load generator: N keep-alive connections, each
 //! sending the next request as soon as the previous answer is read.
+//!
+//! Two servers are compared in alternating slices. The client runs on a thread of its own, as a separate client process would: a server
+//! under test never shares the client's scheduler, so neither side gets its wake-ups free.
 
 use std::{
     net::SocketAddr,
@@ -34,27 +37,85 @@ pub struct Measured {
     pub p99: Duration,
 }
 
-/// Runs `connections` loops against `target` for `duration` after a warm-up.
-pub async fn run(
-    target: &Target,
+/// Rounds each comparison is split into, alternating the two sides, so drift in the
+/// machine's load spreads over both.
+const ROUNDS: u32 = 5;
+
+/// Runs `connections` loops against `ours` and `base` for `duration` each after a warm-up,
+/// alternating the two in [`ROUNDS`] slices, on the client's own thread.
+pub async fn compare(
+    ours: &Target,
+    base: &Target,
     connections: usize,
     duration: Duration,
-) -> anyhow::Result<Measured> {
+) -> anyhow::Result<(Measured, Measured)> {
+    let (ours, base) = (ours.clone(), base.clone());
+    let (done, answer) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("load-client".into())
+        .spawn(move || {
+            let measured = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("building the client runtime")
+                .and_then(|client| client.block_on(alternate(&ours, &base, connections, duration)));
+            let _ = done.send(measured);
+        })
+        .context("starting the client thread")?;
+    answer.await.context("the client thread panicked")?
+}
+
+async fn alternate(
+    ours: &Target,
+    base: &Target,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<(Measured, Measured)> {
     let warm = Duration::from_millis(500).min(duration / 4);
-    drive(target, connections, warm).await?;
-    let started = Instant::now();
-    let mut latencies = drive(target, connections, duration).await?;
-    let elapsed = started.elapsed();
-    if latencies.is_empty() {
-        bail!("no request completed");
+    drive(ours, connections, warm).await?;
+    drive(base, connections, warm).await?;
+    let slice = duration / ROUNDS;
+    let (mut ours_run, mut base_run) = (Run::default(), Run::default());
+    for _ in 0..ROUNDS {
+        ours_run.add(ours, connections, slice).await?;
+        base_run.add(base, connections, slice).await?;
     }
-    latencies.sort_unstable();
-    let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
-    Ok(Measured {
-        rps: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: pick(0.50),
-        p99: pick(0.99),
-    })
+    Ok((ours_run.measured()?, base_run.measured()?))
+}
+
+/// Latencies and time pooled over a side's slices.
+#[derive(Default)]
+struct Run {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Run {
+    async fn add(
+        &mut self,
+        target: &Target,
+        connections: usize,
+        slice: Duration,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        self.latencies
+            .extend(drive(target, connections, slice).await?);
+        self.elapsed += started.elapsed();
+        Ok(())
+    }
+
+    fn measured(mut self) -> anyhow::Result<Measured> {
+        if self.latencies.is_empty() {
+            bail!("no request completed");
+        }
+        self.latencies.sort_unstable();
+        let pick = |q: f64| self.latencies[((self.latencies.len() - 1) as f64 * q) as usize];
+        Ok(Measured {
+            rps: self.latencies.len() as f64 / self.elapsed.as_secs_f64(),
+            p50: pick(0.50),
+            p99: pick(0.99),
+        })
+    }
 }
 
 async fn drive(

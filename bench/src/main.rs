@@ -22,6 +22,10 @@ use chatcode_runtime::{Runtime, RuntimeOptions};
 use clap::{Parser, Subcommand};
 use load::{Measured, Target};
 
+// The shipped binaries use mimalloc; so do the servers measured here, the baselines included.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Benchmark the embedded runtime against axum + rusqlite, the hub against raw servers, and
 /// the relay through the app against the hub alone.
 #[derive(Debug, Parser)]
@@ -81,7 +85,7 @@ const SECTIONS: [&str; 3] = [RUNTIME_HEADING, hub::HEADING, app_relay::HEADING];
 /// The heading of the runtime section.
 const RUNTIME_HEADING: &str = "## chatcode-runtime benchmark";
 
-/// The helper processes of the hub's P7 (started by the benchmark itself).
+/// The helper processes of the hub suite (started by the benchmark itself).
 #[derive(Debug, Subcommand)]
 enum Child {
     /// Serves one side of P7 and prints its RSS before and after the idle sockets.
@@ -91,6 +95,12 @@ enum Child {
         kind: hub::Kind,
         #[arg(long)]
         sockets: usize,
+    },
+    /// Serves one server under test of P1–P4 and answers the benchmark's questions on stdin.
+    #[command(hide = true)]
+    ServeUnderTest {
+        #[arg(long, value_enum)]
+        kind: hub::Kind,
     },
     /// Holds the idle browser sockets of P7 until stdin closes.
     #[command(hide = true)]
@@ -109,6 +119,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     match args.child {
         Some(Child::IdleProbe { kind, sockets }) => return hub::idle_probe(kind, sockets).await,
+        Some(Child::ServeUnderTest { kind }) => return hub::serve_under_test(kind).await,
         Some(Child::IdleClients {
             kind,
             addr,
@@ -235,7 +246,9 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
     writeln!(
         report,
         "Same process, same run: embedded runtime vs. the same handler logic on axum + rusqlite \
-         (both WAL, synchronous=FULL). {}s per measurement, closed loop.\n",
+         (both WAL, synchronous=FULL). {}s per side and row in 5 alternating slices, \
+         closed loop; the load client runs on a thread of its own and the native server on a \
+         Tokio runtime of its own, as separate processes would.\n",
         args.duration
     )?;
     writeln!(
@@ -245,26 +258,17 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
     writeln!(report, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
     for (name, method, path, runtime_addr) in cases {
         for connections in [1, args.connections] {
-            let ours = load::run(
-                &Target {
-                    addr: runtime_addr,
-                    method,
-                    path: path.into(),
-                },
-                connections,
-                duration,
-            )
-            .await?;
-            let base = load::run(
-                &Target {
-                    addr: native,
-                    method,
-                    path: path.into(),
-                },
-                connections,
-                duration,
-            )
-            .await?;
+            let ours = Target {
+                addr: runtime_addr,
+                method,
+                path: path.into(),
+            };
+            let base = Target {
+                addr: native,
+                method,
+                path: path.into(),
+            };
+            let (ours, base) = load::compare(&ours, &base, connections, duration).await?;
             writeln!(
                 report,
                 "| {name} | {connections} | {:.0} | {:.0} | {:.2}× | {} / {} | {} / {} | {} |",

@@ -17,8 +17,31 @@ struct Stores {
     key_value: Pool,
 }
 
-/// Serves the baseline on a port-0 listener; returns its address.
+/// Serves the baseline on a port-0 listener, on a multi-threaded runtime of its own (as
+/// `#[tokio::main]` would run it) that lives as long as the process; returns its address.
 pub async fn serve(dir: &Path) -> anyhow::Result<SocketAddr> {
+    let dir = dir.to_owned();
+    let (ready, answer) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("native-main".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready.send(Err(e.into()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let served = start(&dir).await;
+                let _ = ready.send(served);
+                std::future::pending::<()>().await;
+            });
+        })?;
+    answer.await?
+}
+
+async fn start(dir: &Path) -> anyhow::Result<SocketAddr> {
     let stores = Arc::new(Stores {
         database: Pool::open(&dir.join("native.db"))?,
         key_value: Pool::open_key_value(dir)?,

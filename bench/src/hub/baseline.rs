@@ -1,8 +1,8 @@
-//! The baselines, served in the same process: a raw tokio-tungstenite server that fans each
+//! The baselines, served by the baseline's server process: a raw tokio-tungstenite server that fans each
 //! binary frame from `/gw` out to every `/b` client through a per-client bounded channel
 //! (evicting a client whose channel is full, as the hub does) and echoes on `/echo`; and a
-//! trivial axum endpoint for the relay's HTTP round trip. Its sockets keep the hub's options
-//! (no `TCP_NODELAY` on the server side), so only the architecture differs.
+//! trivial axum endpoint for the relay's HTTP round trip. Its sockets keep tokio's defaults (no
+//! `TCP_NODELAY`; a one-message-each-way echo never waits on Nagle's algorithm).
 
 use std::{
     net::SocketAddr,
@@ -47,11 +47,6 @@ pub struct WsServer {
 }
 
 impl WsServer {
-    /// Serves on `127.0.0.1:0` until the process exits, with tungstenite's default buffers.
-    pub async fn start() -> anyhow::Result<Self> {
-        Self::start_with(None).await
-    }
-
     /// Serves with `read_buffer` bytes of read buffer per socket (default: 128 KiB).
     pub async fn start_with(read_buffer: Option<usize>) -> anyhow::Result<Self> {
         let config = read_buffer.map(|n| WebSocketConfig::default().read_buffer_size(n));

@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::{
     gateway::RawGateway,
-    rss,
+    server_process::ServerProcess,
     target::{Socket, Target, browser},
 };
 
@@ -121,8 +121,13 @@ struct Tally {
     done_at: Instant,
 }
 
-/// Runs `spec` against `target`, whose gateway is `gateway`.
-pub async fn run(target: Target, gateway: &RawGateway, spec: &Spec) -> anyhow::Result<Outcome> {
+/// Runs `spec` against `server`, whose gateway is `gateway`.
+pub async fn run(
+    server: &ServerProcess,
+    target: Target,
+    gateway: &RawGateway,
+    spec: &Spec,
+) -> anyhow::Result<Outcome> {
     let total = spec.warmup + spec.frames;
     let progress: Arc<[AtomicU64]> = (0..spec.browsers).map(|_| AtomicU64::new(0)).collect();
     let notify = Arc::new(Notify::new());
@@ -157,8 +162,8 @@ pub async fn run(target: Target, gateway: &RawGateway, spec: &Spec) -> anyhow::R
     for seq in 0..total {
         if seq == spec.warmup {
             wait_for(&progress, 0, spec.warmup, &notify).await?;
-            rss_before = rss::current()?;
-            rss::reset_peak()?;
+            rss_before = server.memory().await?.current;
+            server.reset_peak().await?;
             started = Instant::now();
         }
         let floor = if seq < spec.warmup { 0 } else { first_reader };
@@ -176,7 +181,8 @@ pub async fn run(target: Target, gateway: &RawGateway, spec: &Spec) -> anyhow::R
         sent += 1;
     }
     wait_for(&progress, first_reader, total, &notify).await?;
-    let (rss_after, rss_peak) = (rss::current()?, rss::peak()?);
+    let memory = server.memory().await?;
+    let (rss_after, rss_peak) = (memory.current, memory.peak);
     let mut outcome = Outcome {
         readers: spec.browsers - first_reader,
         frames_per_sec: 0.0,

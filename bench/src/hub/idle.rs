@@ -13,9 +13,9 @@ use tokio::{
 };
 
 use super::{
-    baseline::WsServer,
     gateway::RawGateway,
-    rss, start_hub,
+    rss,
+    server_process::Served,
     target::{Target, browser},
 };
 
@@ -79,7 +79,7 @@ pub async fn measure(kind: Kind, sockets: usize) -> anyhow::Result<Idle> {
     })
 }
 
-fn kind_arg(kind: Kind) -> &'static str {
+pub(super) fn kind_arg(kind: Kind) -> &'static str {
     match kind {
         Kind::Hub => "hub",
         Kind::Baseline => "baseline",
@@ -90,33 +90,20 @@ fn kind_arg(kind: Kind) -> &'static str {
 /// The probe process: serves `kind`, opens `sockets` browsers from a client process, and
 /// prints `{"rss_before": …, "rss_after": …}` (bytes) once they are all registered.
 pub async fn probe(kind: Kind, sockets: usize) -> anyhow::Result<()> {
-    let mut _gateway = None;
-    let (target, count): (Target, Box<dyn Fn() -> usize>) = match kind {
-        Kind::Hub => {
-            let serving = start_hub().await?;
-            let target = Target::Hub(serving.addr);
-            _gateway = Some(RawGateway::connect(target).await?);
-            let hub = serving.hub.clone();
-            let count = move || hub.all().iter().map(|g| g.browser_count()).sum();
-            // Served until the process exits.
-            std::mem::forget(serving);
-            (target, Box::new(count))
-        }
-        Kind::Baseline | Kind::BaselineSmallReads => {
-            let read_buffer = (kind == Kind::BaselineSmallReads).then_some(SMALL_READ_BUFFER);
-            let server = WsServer::start_with(read_buffer).await?;
-            (
-                Target::Baseline(server.addr),
-                Box::new(move || server.connected()),
-            )
-        }
+    let served = Served::start(kind).await?;
+    let target = match kind {
+        Kind::Hub => Target::Hub(served.addr()),
+        Kind::Baseline | Kind::BaselineSmallReads => Target::Baseline(served.addr()),
     };
+    let _gateway = match kind {
+        Kind::Hub => Some(RawGateway::connect(target).await?),
+        Kind::Baseline | Kind::BaselineSmallReads => None,
+    };
+    let count = || served.browsers();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = rss::current()?;
     let exe = std::env::current_exe().context("locating the benchmark binary")?;
-    let addr = match target {
-        Target::Hub(addr) | Target::Baseline(addr) => addr,
-    };
+    let addr = served.addr();
     let mut clients = Command::new(exe)
         .args(["idle-clients", "--kind", kind_arg(kind)])
         .args([

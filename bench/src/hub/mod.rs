@@ -1,5 +1,5 @@
-//! Hub benchmarks: `chatcode-hub` served in-process, measured against raw tokio-tungstenite
-//! and axum baselines served by the same process in the same run.
+//! Hub benchmarks: `chatcode-hub` measured against raw tokio-tungstenite and axum baselines in
+//! the same run, each server in a process of its own.
 
 mod baseline;
 mod fanout;
@@ -9,17 +9,19 @@ mod keystroke;
 pub mod relay;
 mod report;
 mod rss;
+mod server_process;
 mod stand_in_app;
 mod target;
 
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use chatcode_hub::{HubConfig, Serving};
+use server_process::ServerProcess;
 
 pub use idle::{Kind, clients as idle_clients, probe as idle_probe};
 pub use report::HEADING;
+pub use server_process::serve as serve_under_test;
 
 /// The hub's secret (app bearer and ticket key).
 const HUB_SECRET: &str = "bench-hub-secret";
@@ -97,38 +99,16 @@ async fn start_hub() -> anyhow::Result<Serving> {
     chatcode_hub::serve(config, listener).context("starting the hub")
 }
 
-/// Serves the same hub's routes on a second listener whose sockets set `TCP_NODELAY` (which
-/// `chatcode_hub::serve` does not), to show what Nagle's algorithm costs a keystroke.
-async fn nodelay_front(serving: &Serving) -> anyhow::Result<target::Target> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("binding the TCP_NODELAY front")?;
-    let addr = listener.local_addr()?;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let router = serving.router();
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            eprintln!("TCP_NODELAY front stopped: {e}");
-        }
-    });
-    Ok(target::Target::Hub(addr))
-}
-
 /// Waits until the hub has the benchmark's gateway linked.
-async fn gateway_linked(serving: &Serving) -> anyhow::Result<()> {
+async fn gateway_linked(hub: &ServerProcess) -> anyhow::Result<()> {
     let linked = tokio::time::timeout(Duration::from_secs(10), async {
-        while !serving
-            .hub
-            .existing(GATEWAY_ID)
-            .is_some_and(|g| g.is_connected())
-        {
+        while !hub.gateway_linked().await? {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        anyhow::Ok(())
     })
     .await;
-    linked.context("the raw gateway did not link to the hub within 10 s")
+    linked.context("the raw gateway did not link to the hub within 10 s")?
 }
 
 /// The hub's eviction counter, from its metrics text.
@@ -145,14 +125,13 @@ fn evictions(serving: &Serving) -> u64 {
 
 /// Runs P1–P4 and P7; returns the report section.
 pub async fn run(options: &Options) -> anyhow::Result<String> {
-    let serving = start_hub().await?;
-    let hub = target::Target::Hub(serving.addr);
-    let raw = baseline::WsServer::start().await?;
+    let hub_server = ServerProcess::start(Kind::Hub).await?;
+    let hub = target::Target::Hub(hub_server.addr);
+    let raw = ServerProcess::start(Kind::Baseline).await?;
     let base = target::Target::Baseline(raw.addr);
-    let trivial = baseline::serve_trivial_http().await?;
     let hub_gateway = gateway::RawGateway::connect(hub).await?;
     let base_gateway = gateway::RawGateway::connect(base).await?;
-    gateway_linked(&serving).await?;
+    gateway_linked(&hub_server).await?;
 
     let window = (WINDOW_BYTES / FRAME_PAYLOAD) as u64;
     let spec = |session: &str, one_stuck: bool| fanout::Spec {
@@ -173,26 +152,26 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
         );
         let session = format!("ses-p1-{round}");
         let this = spec(&session, false);
-        let ours = fanout::run(hub, &hub_gateway, &this);
+        let ours = fanout::run(&hub_server, hub, &hub_gateway, &this);
         p1.push(ours.await.context("P1 on the hub")?);
-        let theirs = fanout::run(base, &base_gateway, &this);
+        let theirs = fanout::run(&raw, base, &base_gateway, &this);
         p1_base.push(theirs.await.context("P1 on the baseline")?);
     }
-    let evicted_before = evictions(&serving);
+    let evicted_before = hub_server.evictions().await?;
     for round in 0..options.rounds {
         eprintln!("hub P2, round {}: one browser stops reading…", round + 1);
         let session = format!("ses-p2-{round}");
         let this = spec(&session, true);
-        let ours = fanout::run(hub, &hub_gateway, &this);
+        let ours = fanout::run(&hub_server, hub, &hub_gateway, &this);
         p2.push(ours.await.context("P2 on the hub")?);
-        let theirs = fanout::run(base, &base_gateway, &this);
+        let theirs = fanout::run(&raw, base, &base_gateway, &this);
         p2_base.push(theirs.await.context("P2 on the baseline")?);
     }
-    let evicted = evictions(&serving) - evicted_before;
+    let evicted = hub_server.evictions().await? - evicted_before;
 
     let rounds = options.rounds;
     let per_round = options.keystrokes.div_ceil(rounds);
-    let (mut keys, mut echo, mut keys_nodelay) = (vec![], vec![], vec![]);
+    let (mut keys, mut echo) = (vec![], vec![]);
     for round in 0..rounds {
         eprintln!("hub P3, round {}: keystroke round trips…", round + 1);
         let session = format!("ses-p3-{round}");
@@ -211,27 +190,20 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
     let relay = |addr, duration| {
         relay::measure(&http, addr, GATEWAY_ID, HUB_SECRET, rate, duration, resize)
     };
-    relay(serving.addr, slice / 4).await?;
-    relay(trivial, slice / 4).await?;
+    relay(hub_server.relay_addr, slice / 4).await?;
+    relay(raw.relay_addr, slice / 4).await?;
     for round in 0..rounds {
         eprintln!("hub P4, round {}: relay at {rate} req/s…", round + 1);
-        relayed.extend(relay(serving.addr, slice).await.context("P4 on the hub")?);
-        let theirs = relay(trivial, slice).await;
+        relayed.extend(
+            relay(hub_server.relay_addr, slice)
+                .await
+                .context("P4 on the hub")?,
+        );
+        let theirs = relay(raw.relay_addr, slice).await;
         trivially.extend(theirs.context("P4 on the trivial endpoint")?);
     }
 
-    eprintln!("hub P3 (diagnostic): keystrokes with TCP_NODELAY on the hub's sockets…");
-    let front = nodelay_front(&serving).await?;
-    let front_gateway = gateway::RawGateway::connect(front).await?;
-    drop((hub_gateway, base_gateway));
-    // The new gateway socket replaces the old one as soon as its upgrade completes.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    for round in 0..rounds {
-        let session = format!("ses-p3-nodelay-{round}");
-        let ours = keystroke::through_hub(front, &session, KEYSTROKE_WARMUP, per_round);
-        keys_nodelay.extend(ours.await.context("P3 on the hub with TCP_NODELAY")?);
-    }
-    drop(front_gateway);
+    drop((hub_gateway, base_gateway, hub_server, raw));
 
     let limit = rss::raise_open_files()?;
     let cap = usize::try_from(limit.saturating_sub(256)).unwrap_or(usize::MAX);
@@ -246,8 +218,6 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
     let idle_small = idle::measure(Kind::BaselineSmallReads, sockets)
         .await
         .context("P7 on the baseline with small read buffers")?;
-    serving.shutdown().await;
-
     Ok(report::render(&report::Results {
         options: options.clone(),
         window,
@@ -257,7 +227,6 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
         p2_base: fanout::Summary::of(&p2_base),
         evicted,
         keys: Latencies::from(keys),
-        keys_nodelay: Latencies::from(keys_nodelay),
         echo: Latencies::from(echo),
         relayed: Latencies::from(relayed),
         trivially: Latencies::from(trivially),

@@ -18,7 +18,6 @@ pub struct Results {
     pub p2_base: Summary,
     pub evicted: u64,
     pub keys: Latencies,
-    pub keys_nodelay: Latencies,
     pub echo: Latencies,
     pub relayed: Latencies,
     pub trivially: Latencies,
@@ -145,14 +144,6 @@ fn rows(r: &Results) -> Vec<Row> {
             met: None,
         },
         Row {
-            measurement: "P3 diagnostic: p50 / p99 with TCP_NODELAY on the hub's sockets".into(),
-            ours: format!("{} / {}", us(r.keys_nodelay.p50), us(r.keys_nodelay.p99)),
-            baseline: format!("{} / {} (WS echo)", us(r.echo.p50), us(r.echo.p99)),
-            ratio: Some(ratio(r.keys_nodelay.p50, r.echo.p50)),
-            target: "(≤ 2× at p50)",
-            met: None,
-        },
-        Row {
             measurement: format!("P4 relay p50 at {} req/s", r.options.relay_rate),
             ours: us(r.relayed.p50),
             baseline: format!("{} (trivial axum)", us(r.trivially.p50)),
@@ -199,9 +190,10 @@ pub fn render(r: &Results) -> String {
     let _ = writeln!(out, "{HEADING}\n");
     let _ = writeln!(
         out,
-        "Same process, same run, {} on {} cores: the hub (library, in-process, default limits) with \
-         a stand-in app for its three internal routes, against baselines served by the same \
-         process. Run with `cargo run --release -p chatcode-bench -- --hub-only`. Load average \
+        "Same run, {} on {} cores: the hub (default limits) with a stand-in app for its three \
+         internal routes, against raw baselines; each server runs in a process of its own (the \
+         benchmark binary started as a child), the clients in the benchmark's process. Run with \
+         `cargo run --release -p chatcode-bench -- --only hub`. Load average \
          (1/5/15 min) when the section was written: {}; other work on the machine shows up as \
          noise, which the alternating rounds spread over both sides.\n",
         cpu_model(),
@@ -260,11 +252,10 @@ fn notes(r: &Results) -> Vec<String> {
         ),
         format!(
             "P2: browser 0 stops reading after the warm-up; the hub evicted {} browser(s) over \
-             the {} rounds (it closes a browser more than 4 MiB behind). RSS is the whole \
-             benchmark process's `VmRSS` (peak: `VmHWM`, reset through `/proc/self/clear_refs` \
-             when the timed phase starts). The hub runs in-process, so the number also holds the \
-             client sides of the 100 browsers and the gateway, and heap freed by earlier runs \
-             may be reused. For scale, hub P1 (nobody stuck) grew {p1_end:.1} MiB (peak \
+             the {} rounds (it closes a browser more than 4 MiB behind). RSS is the server \
+             process's `VmRSS` (peak: `VmHWM`, reset through `/proc/self/clear_refs` when the \
+             timed phase starts), the table giving the median round; each server process serves \
+             every round of its side, so heap freed by an earlier round may be reused. For scale, hub P1 (nobody stuck) grew {p1_end:.1} MiB (peak \
              +{p1_peak:.1}); much of any peak is tungstenite write buffers (up to 128 KiB per \
              socket) filling while browsers lag.",
             r.evicted, o.rounds
@@ -277,8 +268,7 @@ fn notes(r: &Results) -> Vec<String> {
              server (one hop instead of the hub's two, so 2× is about the floor). Client sockets \
              and `chatcode_hub::serve` set TCP_NODELAY (without it, Nagle's algorithm holds the \
              echo frame behind the previous keystroke's `ack` until the browser's delayed ACK: \
-             milliseconds). The diagnostic row serves the same hub (`Serving::router()`) on a \
-             listener of the benchmark's own that also sets TCP_NODELAY.",
+             milliseconds).",
             r.keys.count,
             o.rounds,
             super::KEYSTROKE_WARMUP
