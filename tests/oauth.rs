@@ -197,14 +197,14 @@ fn digitalocean_sign_in_creates_the_user_and_stores_tokens_encrypted() {
     assert!(!me.body.to_string().contains("token"));
 
     // PKCE and scopes as DigitalOcean documents them.
-    let authorize = &s.do_fake.1.requests_to(DoEndpoint::Authorize)[0];
+    let authorize = &s.do_fake.1.traffic().requests_to(DoEndpoint::Authorize)[0];
     assert_eq!(authorize.param("scope").as_deref(), Some("read write"));
     assert_eq!(
         authorize.param("code_challenge_method").as_deref(),
         Some("S256")
     );
     assert!(
-        s.do_fake.1.requests_to(DoEndpoint::Token)[0]
+        s.do_fake.1.traffic().requests_to(DoEndpoint::Token)[0]
             .param("code_verifier")
             .is_some()
     );
@@ -319,7 +319,7 @@ fn bad_states_are_refused_and_nothing_is_stored() {
     );
 
     assert_eq!(
-        s.do_fake.1.calls(DoEndpoint::Token),
+        s.do_fake.1.traffic().calls(DoEndpoint::Token),
         1,
         "only the good callback exchanged a code"
     );
@@ -340,7 +340,7 @@ fn an_expired_state_is_refused() {
             .unwrap()
             .contains("expired")
     );
-    assert_eq!(s.do_fake.1.calls(DoEndpoint::Token), 0);
+    assert_eq!(s.do_fake.1.traffic().calls(DoEndpoint::Token), 0);
     assert_eq!(s.count("users"), 0);
 }
 
@@ -351,6 +351,7 @@ fn provider_failures_answer_502_and_store_nothing() {
     for status in [400, 401, 500] {
         s.do_fake
             .1
+            .traffic()
             .fail_next(DoEndpoint::Token, 1, Fault::Status(status));
         let answer = browser.sign_in("/auth/do");
         assert_eq!(answer.status, 502, "{status}: {}", answer.body);
@@ -364,6 +365,7 @@ fn provider_failures_answer_502_and_store_nothing() {
     }
     s.do_fake
         .1
+        .traffic()
         .fail_next(DoEndpoint::Token, 1, Fault::Hang(Duration::from_secs(30)));
     let answer = browser.sign_in("/auth/do");
     assert_eq!(answer.status, 502, "{}", answer.body);
@@ -376,10 +378,12 @@ fn provider_failures_answer_502_and_store_nothing() {
 
     s.gh_fake
         .1
+        .traffic()
         .fail_next(GithubEndpoint::User, 1, Fault::Status(401));
     assert_eq!(browser.sign_in("/api/auth/github/start").status, 502);
     s.gh_fake
         .1
+        .traffic()
         .fail_next(GithubEndpoint::AccessToken, 1, Fault::Status(500));
     assert_eq!(browser.sign_in("/api/auth/github/start").status, 502);
 
@@ -451,6 +455,7 @@ fn disconnect_revokes_at_digitalocean_and_forgets_the_tokens() {
 
     s.do_fake
         .1
+        .traffic()
         .fail_next(DoEndpoint::Revoke, 1, Fault::Status(500));
     assert_eq!(
         browser.request("POST", "/auth/do/disconnect", None).status,
@@ -486,7 +491,7 @@ fn github_sign_in_upserts_the_user_with_their_verified_email() {
         json!([{ "email": "octocat@example.com", "verified": true }])
     );
 
-    let authorize = &s.gh_fake.1.requests_to(GithubEndpoint::Authorize)[0];
+    let authorize = &s.gh_fake.1.traffic().requests_to(GithubEndpoint::Authorize)[0];
     assert_eq!(
         authorize.param("scope").as_deref(),
         Some("read:user user:email")
@@ -495,10 +500,14 @@ fn github_sign_in_upserts_the_user_with_their_verified_email() {
         authorize.param("code_challenge_method").as_deref(),
         Some("S256")
     );
-    let exchange = &s.gh_fake.1.requests_to(GithubEndpoint::AccessToken)[0];
+    let exchange = &s
+        .gh_fake
+        .1
+        .traffic()
+        .requests_to(GithubEndpoint::AccessToken)[0];
     assert_eq!(exchange.header("accept"), Some("application/json"));
     assert!(
-        s.gh_fake.1.requests_to(GithubEndpoint::User)[0]
+        s.gh_fake.1.traffic().requests_to(GithubEndpoint::User)[0]
             .header("user-agent")
             .is_some()
     );

@@ -325,7 +325,7 @@ fn power_off_and_on_follow_the_droplet() {
     let (status, body) = browser.send("POST", &path("power-off"), None);
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["status"], "powering_off");
-    let actions = setup.fake.requests_to(DoEndpoint::DropletAction);
+    let actions = setup.fake.traffic().requests_to(DoEndpoint::DropletAction);
     assert_eq!(
         actions.last().unwrap().json().unwrap(),
         json!({"type": "power_off"})
@@ -388,6 +388,7 @@ fn delete_destroys_the_droplet_and_every_row() {
     let again = setup.create(&mut browser);
     setup
         .fake
+        .traffic()
         .fail_next(DoEndpoint::DeleteDroplet, 1, Fault::Status(404));
     let (status, body) = browser.send("DELETE", &format!("/vps/{}", again.vps_id), None);
     assert_eq!(status, 204, "{body}");
@@ -396,6 +397,7 @@ fn delete_destroys_the_droplet_and_every_row() {
     let third = setup.create(&mut browser);
     setup
         .fake
+        .traffic()
         .fail_next(DoEndpoint::DeleteDroplet, 1, Fault::Status(500));
     let (status, body) = browser.send("DELETE", &format!("/vps/{}", third.vps_id), None);
     assert_eq!(status, 502, "{body}");
@@ -534,7 +536,7 @@ fn digitalocean_failures_are_answered_and_never_leave_two_droplets() {
     assert!(setup.fake.token_is_valid(&setup.access_token(&user_id)));
 
     // Rate limited: 503 with Retry-After, nothing created.
-    setup.fake.fail_next(
+    setup.fake.traffic().fail_next(
         DoEndpoint::CreateDroplet,
         1,
         Fault::RateLimited { retry_after: 42 },
@@ -548,6 +550,7 @@ fn digitalocean_failures_are_answered_and_never_leave_two_droplets() {
     // A 500 that did no work: looked up by tag, not found, 502 with DigitalOcean's message.
     setup
         .fake
+        .traffic()
         .fail_next(DoEndpoint::CreateDroplet, 1, Fault::Status(500));
     let (status, error) = browser.send("POST", "/vps", Some(body.clone()));
     assert_eq!(status, 502, "{error}");
@@ -560,7 +563,7 @@ fn digitalocean_failures_are_answered_and_never_leave_two_droplets() {
     assert_eq!(setup.fake.droplets().len(), 1);
 
     // A lost answer: the droplet was made, the app timed out, finds it by tag and keeps it.
-    setup.fake.fail_next(
+    setup.fake.traffic().fail_next(
         DoEndpoint::CreateDroplet,
         1,
         Fault::Late(Duration::from_secs(DO_TIMEOUT_SECONDS + 2)),
@@ -568,7 +571,7 @@ fn digitalocean_failures_are_answered_and_never_leave_two_droplets() {
     let (status, created) = browser.send("POST", "/vps", Some(body.clone()));
     assert_eq!(status, 201, "{created}");
     // Two for the refreshed create, one each for the 429, the 500 and this one.
-    assert_eq!(setup.fake.calls(DoEndpoint::CreateDroplet), 5);
+    assert_eq!(setup.fake.traffic().calls(DoEndpoint::CreateDroplet), 5);
     assert_eq!(setup.fake.droplets().len(), 2);
     let droplet = setup
         .fake
@@ -580,7 +583,7 @@ fn digitalocean_failures_are_answered_and_never_leave_two_droplets() {
     )));
 
     // A create that never arrived: not found by tag, sent again once.
-    setup.fake.fail_next(
+    setup.fake.traffic().fail_next(
         DoEndpoint::CreateDroplet,
         1,
         Fault::Hang(Duration::from_secs(DO_TIMEOUT_SECONDS + 2)),
@@ -597,9 +600,11 @@ fn digitalocean_failures_are_answered_and_never_leave_two_droplets() {
     // DigitalOcean down for every call: 502, no rows.
     setup
         .fake
+        .traffic()
         .fail_next(DoEndpoint::CreateDroplet, 1, Fault::Status(503));
     setup
         .fake
+        .traffic()
         .fail_next(DoEndpoint::ListDroplets, 1, Fault::Status(503));
     let (status, _) = browser.send("POST", "/vps", Some(body.clone()));
     assert_eq!(status, 502);
@@ -641,6 +646,7 @@ fn digitalocean_failures_are_answered_and_never_leave_two_droplets() {
     setup.gateway_comes_up(&first);
     setup
         .fake
+        .traffic()
         .fail_next(DoEndpoint::DropletAction, 1, Fault::Status(500));
     let (status, error) = browser.send("POST", &format!("/vps/{}/power-off", first.vps_id), None);
     assert_eq!(status, 502, "{error}");

@@ -31,7 +31,7 @@ fn requests_without_a_valid_token_are_unauthorized() {
         .send()
         .expect("get");
     api_error(response, 401, "unauthorized");
-    assert_eq!(handle.calls(DoEndpoint::ListDroplets), 2);
+    assert_eq!(handle.traffic().calls(DoEndpoint::ListDroplets), 2);
 }
 
 #[test]

@@ -81,7 +81,7 @@ fn creating_a_droplet_answers_202_with_the_documented_shape() {
         Some("#cloud-config\nruncmd:\n  - touch /ok\n")
     );
     assert_eq!(stored.ssh_keys.len(), 2);
-    let sent = handle.requests_to(DoEndpoint::CreateDroplet);
+    let sent = handle.traffic().requests_to(DoEndpoint::CreateDroplet);
     assert_eq!(
         sent[0].header("authorization"),
         Some(format!("Bearer {TOKEN}").as_str())

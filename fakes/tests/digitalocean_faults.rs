@@ -34,7 +34,9 @@ fn create(url: &str) -> reqwest::blocking::Response {
 fn the_next_calls_fail_as_told_then_recover() {
     let (server, handle) = setup();
     let url = server.url();
-    handle.fail_next(DoEndpoint::CreateDroplet, 2, Fault::Status(500));
+    handle
+        .traffic()
+        .fail_next(DoEndpoint::CreateDroplet, 2, Fault::Status(500));
     for _ in 0..2 {
         let response = create(&url);
         assert_eq!(response.status(), 500);
@@ -44,7 +46,7 @@ fn the_next_calls_fail_as_told_then_recover() {
         assert!(body["request_id"].is_string() && body["message"].is_string());
     }
     assert_eq!(create(&url).status(), 202);
-    assert_eq!(handle.calls(DoEndpoint::CreateDroplet), 3);
+    assert_eq!(handle.traffic().calls(DoEndpoint::CreateDroplet), 3);
     assert_eq!(handle.droplets().len(), 1, "failed calls create nothing");
 }
 
@@ -52,8 +54,10 @@ fn the_next_calls_fail_as_told_then_recover() {
 fn injected_401_and_429_look_like_the_real_ones() {
     let (server, handle) = setup();
     let url = server.url();
-    handle.fail_next(DoEndpoint::ListDroplets, 1, Fault::Status(401));
-    handle.fail_next(
+    handle
+        .traffic()
+        .fail_next(DoEndpoint::ListDroplets, 1, Fault::Status(401));
+    handle.traffic().fail_next(
         DoEndpoint::ListDroplets,
         1,
         Fault::RateLimited { retry_after: 7 },
@@ -89,7 +93,7 @@ fn injected_401_and_429_look_like_the_real_ones() {
 fn a_hang_outlasts_the_client_timeout() {
     let (server, handle) = setup();
     let url = server.url();
-    handle.fail_next(
+    handle.traffic().fail_next(
         DoEndpoint::GetDroplet,
         1,
         Fault::Hang(Duration::from_millis(600)),
@@ -116,7 +120,9 @@ fn a_hang_outlasts_the_client_timeout() {
 #[test]
 fn oauth_faults_use_oauth_errors() {
     let (server, handle) = setup();
-    handle.fail_next(DoEndpoint::Token, 1, Fault::Status(503));
+    handle
+        .traffic()
+        .fail_next(DoEndpoint::Token, 1, Fault::Status(503));
     let response = client()
         .post(format!("{}/v1/oauth/token", server.url()))
         .form(&[("grant_type", "refresh_token")])
@@ -127,14 +133,14 @@ fn oauth_faults_use_oauth_errors() {
         response.json::<Value>().expect("JSON")["error"],
         "temporarily_unavailable"
     );
-    let recorded = handle.requests_to(DoEndpoint::Token);
+    let recorded = handle.traffic().requests_to(DoEndpoint::Token);
     assert_eq!(recorded.len(), 1);
     assert_eq!(
         recorded[0].param("grant_type").as_deref(),
         Some("refresh_token")
     );
-    handle.clear_requests();
-    assert_eq!(handle.calls(DoEndpoint::Token), 0);
+    handle.traffic().clear_requests();
+    assert_eq!(handle.traffic().calls(DoEndpoint::Token), 0);
 }
 
 #[test]
@@ -160,5 +166,5 @@ async fn starts_from_async_tests_too() {
         .await
         .expect("account");
     assert_eq!(response.status(), 200);
-    assert_eq!(handle.calls(DoEndpoint::Account), 1);
+    assert_eq!(handle.traffic().calls(DoEndpoint::Account), 1);
 }

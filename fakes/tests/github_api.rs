@@ -82,7 +82,7 @@ fn the_user_endpoint_needs_a_user_agent_and_a_good_token() {
     assert_eq!(response.status(), 200);
     assert!(handle.revoke_token(&token));
     assert_eq!(api(&url, "/user", &token).status(), 401);
-    assert_eq!(handle.calls(GithubEndpoint::User), 6);
+    assert_eq!(handle.traffic().calls(GithubEndpoint::User), 6);
 }
 
 #[test]
@@ -144,8 +144,10 @@ fn faults_and_rate_limits_answer_like_github() {
     let token = handle
         .issue_token("octocat", &["read:user"])
         .expect("octocat");
-    handle.fail_next(GithubEndpoint::User, 1, Fault::Status(500));
-    handle.fail_next(
+    handle
+        .traffic()
+        .fail_next(GithubEndpoint::User, 1, Fault::Status(500));
+    handle.traffic().fail_next(
         GithubEndpoint::User,
         1,
         Fault::RateLimited { retry_after: 30 },
@@ -175,13 +177,15 @@ fn faults_and_rate_limits_answer_like_github() {
     handle.advance_clock(Duration::from_secs(3600));
     assert_eq!(api(&url, "/user", &token).status(), 200);
 
-    handle.fail_next(GithubEndpoint::AccessToken, 1, Fault::Status(502));
+    handle
+        .traffic()
+        .fail_next(GithubEndpoint::AccessToken, 1, Fault::Status(502));
     let response = client()
         .post(format!("{url}/login/oauth/access_token"))
         .form(&[("code", "x")])
         .send()
         .expect("post");
     assert_eq!(response.status(), 502);
-    let recorded = handle.requests_to(GithubEndpoint::AccessToken);
+    let recorded = handle.traffic().requests_to(GithubEndpoint::AccessToken);
     assert_eq!(recorded[0].param("code").as_deref(), Some("x"));
 }

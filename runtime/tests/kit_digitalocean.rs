@@ -107,7 +107,7 @@ fn refresh_stores_a_new_working_pair() {
         !handle.refresh_token_is_valid(&tokens.refresh_token),
         "the old refresh token is spent"
     );
-    let request = &handle.requests_to(DoEndpoint::Token)[0];
+    let request = &handle.traffic().requests_to(DoEndpoint::Token)[0];
     assert_eq!(
         request.param("grant_type").as_deref(),
         Some("refresh_token")
@@ -159,7 +159,9 @@ fn refresh_failures_are_reported_and_keep_the_stored_pair() {
             .contains("connect DigitalOcean again")
     );
 
-    handle.fail_next(DoEndpoint::Token, 1, Fault::Status(500));
+    handle
+        .traffic()
+        .fail_next(DoEndpoint::Token, 1, Fault::Status(500));
     let (status, body) = refresh(&s.app, USER);
     assert_eq!(status, 502, "{body}");
     let row = sql(&s.app, "SELECT COUNT(*) FROM do_connections", json!([]));

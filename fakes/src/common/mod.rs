@@ -9,3 +9,4 @@ pub(crate) mod observe;
 pub(crate) mod params;
 pub(crate) mod random;
 pub mod server;
+pub mod traffic;

@@ -11,10 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{
-    faults::{Fault, FaultPlan},
-    journal::{Journal, RecordedRequest},
-};
+use super::{faults::Fault, journal::RecordedRequest, traffic::Traffic};
 
 /// Largest request body a fake reads (DigitalOcean caps `user_data` at 64 KiB).
 const MAX_BODY: usize = 1 << 20;
@@ -26,10 +23,8 @@ pub(crate) trait Fake: Clone + Send + Sync + 'static {
 
     /// Which endpoint a routed request is, from its method and route template.
     fn endpoint(method: &Method, route: &str) -> Option<Self::Endpoint>;
-    /// Where requests are recorded.
-    fn journal(&self) -> &Journal<Self::Endpoint>;
-    /// Where tests queue faults.
-    fn faults(&self) -> &FaultPlan<Self::Endpoint>;
+    /// Where requests are recorded and tests queue faults.
+    fn traffic(&self) -> &Traffic<Self::Endpoint>;
     /// The service's own answer for an injected status or rate limit.
     fn fault_response(&self, endpoint: Self::Endpoint, fault: &Fault, ext: &Extensions)
     -> Response;
@@ -48,7 +43,7 @@ pub(crate) async fn record<F: Fake>(State(fake): State<F>, req: Request, next: N
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
     };
-    fake.journal()
+    fake.traffic()
         .record(RecordedRequest::new(endpoint, &parts, &bytes));
     parts.extensions.insert(endpoint);
     next.run(Request::from_parts(parts, Body::from(bytes)))
@@ -60,7 +55,7 @@ pub(crate) async fn inject<F: Fake>(State(fake): State<F>, req: Request, next: N
     let Some(endpoint) = req.extensions().get::<F::Endpoint>().copied() else {
         return next.run(req).await;
     };
-    match fake.faults().pop(endpoint) {
+    match fake.traffic().take_fault(endpoint) {
         None => next.run(req).await,
         Some(Fault::Hang(duration)) => {
             tokio::time::sleep(duration).await;

@@ -8,7 +8,7 @@ use super::{
     model::{Action, Droplet, DropletStatus},
     state::DoState,
 };
-use crate::common::{faults::Fault, journal::RecordedRequest};
+use crate::common::traffic::Traffic;
 
 /// A cheap-clone handle on a DigitalOcean fake's state.
 #[derive(Debug, Clone)]
@@ -70,37 +70,9 @@ impl DoHandle {
         self.state.settled().actions.values().cloned().collect()
     }
 
-    /// How many requests reached `endpoint` (including failed and faulted ones).
-    pub fn calls(&self, endpoint: DoEndpoint) -> usize {
-        self.state.0.journal.count(endpoint)
-    }
-
-    /// The requests received (the last `journal_capacity`), oldest first.
-    pub fn requests(&self) -> Vec<RecordedRequest<DoEndpoint>> {
-        self.state.0.journal.requests()
-    }
-
-    /// The requests received by one endpoint, oldest first.
-    pub fn requests_to(&self, endpoint: DoEndpoint) -> Vec<RecordedRequest<DoEndpoint>> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.endpoint == endpoint)
-            .collect()
-    }
-
-    /// Forgets recorded requests and call counts.
-    pub fn clear_requests(&self) {
-        self.state.0.journal.clear();
-    }
-
-    /// The next `times` calls to `endpoint` get `fault`.
-    pub fn fail_next(&self, endpoint: DoEndpoint, times: usize, fault: Fault) {
-        self.state.0.faults.push(endpoint, times, fault);
-    }
-
-    /// Drops every queued fault.
-    pub fn clear_faults(&self) {
-        self.state.0.faults.clear();
+    /// The requests it received and the faults queued for it.
+    pub fn traffic(&self) -> &Traffic<DoEndpoint> {
+        &self.state.0.traffic
     }
 
     /// Whether `/authorize` refuses (`error=access_denied`) from now on.

@@ -34,11 +34,11 @@ pub use self::{
 };
 use self::{guard::Caller, state::DoState};
 use crate::common::{
-    faults::{Fault, FaultPlan},
-    journal::Journal,
+    faults::Fault,
     observe::{Fake, inject, record},
     random,
     server::FakeServer,
+    traffic::Traffic,
 };
 
 /// The fake's endpoints, as tests name them for call counts and faults.
@@ -85,12 +85,8 @@ impl Fake for DoState {
         })
     }
 
-    fn journal(&self) -> &Journal<DoEndpoint> {
-        &self.0.journal
-    }
-
-    fn faults(&self) -> &FaultPlan<DoEndpoint> {
-        &self.0.faults
+    fn traffic(&self) -> &Traffic<DoEndpoint> {
+        &self.0.traffic
     }
 
     fn fault_response(&self, endpoint: DoEndpoint, fault: &Fault, ext: &Extensions) -> Response {

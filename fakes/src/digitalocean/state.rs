@@ -11,9 +11,7 @@ use super::{
     DoConfig, DoEndpoint,
     model::{Action, Droplet, DropletStatus},
 };
-use crate::common::{
-    bounded::BoundedMap, clock::Clock, faults::FaultPlan, journal::Journal, random,
-};
+use crate::common::{bounded::BoundedMap, clock::Clock, random, traffic::Traffic};
 
 /// Access tokens live 30 days (`expires_in` 2592000).
 pub(crate) const TOKEN_LIFETIME_SECS: u64 = 2_592_000;
@@ -83,8 +81,7 @@ pub(crate) struct Shared {
     pub config: DoConfig,
     pub base_url: String,
     pub clock: Clock,
-    pub journal: Journal<DoEndpoint>,
-    pub faults: FaultPlan<DoEndpoint>,
+    pub traffic: Traffic<DoEndpoint>,
     inner: Mutex<Inner>,
 }
 
@@ -110,11 +107,10 @@ impl DoState {
             next_action_id: 7_515,
         };
         Self(Arc::new(Shared {
-            journal: Journal::new(config.journal_capacity),
+            traffic: Traffic::new(config.journal_capacity),
             config,
             base_url,
             clock: Clock::default(),
-            faults: FaultPlan::default(),
             inner: Mutex::new(inner),
         }))
     }

@@ -30,10 +30,10 @@ pub use self::{
     state::Authorization,
 };
 use crate::common::{
-    faults::{Fault, FaultPlan},
-    journal::Journal,
+    faults::Fault,
     observe::{Fake, inject, record},
     server::FakeServer,
+    traffic::Traffic,
 };
 
 /// The fake's endpoints, as tests name them for call counts and faults.
@@ -62,12 +62,8 @@ impl Fake for GhState {
         })
     }
 
-    fn journal(&self) -> &Journal<GithubEndpoint> {
-        &self.0.journal
-    }
-
-    fn faults(&self) -> &FaultPlan<GithubEndpoint> {
-        &self.0.faults
+    fn traffic(&self) -> &Traffic<GithubEndpoint> {
+        &self.0.traffic
     }
 
     fn fault_response(

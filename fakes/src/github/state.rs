@@ -4,9 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{GithubConfig, GithubEndpoint, GithubUser};
-use crate::common::{
-    bounded::BoundedMap, clock::Clock, faults::FaultPlan, journal::Journal, random,
-};
+use crate::common::{bounded::BoundedMap, clock::Clock, random, traffic::Traffic};
 
 /// Codes expire after 10 minutes.
 pub(crate) const CODE_LIFETIME_SECS: u64 = 600;
@@ -78,8 +76,7 @@ pub(crate) struct Shared {
     pub config: GithubConfig,
     pub base_url: String,
     pub clock: Clock,
-    pub journal: Journal<GithubEndpoint>,
-    pub faults: FaultPlan<GithubEndpoint>,
+    pub traffic: Traffic<GithubEndpoint>,
     inner: Mutex<Inner>,
 }
 
@@ -102,11 +99,10 @@ impl GhState {
             authorizations: BoundedMap::new(MAX_CODES),
         };
         Self(Arc::new(Shared {
-            journal: Journal::new(config.journal_capacity),
+            traffic: Traffic::new(config.journal_capacity),
             config,
             base_url,
             clock: Clock::default(),
-            faults: FaultPlan::default(),
             inner: Mutex::new(inner),
         }))
     }
