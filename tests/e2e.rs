@@ -59,17 +59,9 @@ async fn from_sign_in_to_keystrokes_and_back() {
     let data = dir.path().join("data");
     let mut command =
         chatcode_testkit::chatcode_up(env!("CARGO_BIN_EXE_chatcode"), &data, "development");
-    command
+    chatcode_testkit::use_digitalocean_fake(&mut command, &do_server.url())
         // The hub is reached where the app is: `chatcode up` fills in its own address.
-        .env_remove("SPIN_VARIABLE_HUB_PUBLIC_URL")
-        .env("SPIN_VARIABLE_DO_CLIENT_ID", "fake-do-client-id")
-        .env("SPIN_VARIABLE_DO_CLIENT_SECRET", "fake-do-client-secret")
-        .env("SPIN_VARIABLE_DO_OAUTH_BASE", do_server.url())
-        .env("SPIN_VARIABLE_DO_API_BASE", do_server.url())
-        .env(
-            "SPIN_VARIABLE_GATEWAY_SHA256",
-            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-        );
+        .env_remove("SPIN_VARIABLE_HUB_PUBLIC_URL");
     let app = block_in_place(|| Process::start(command)).unwrap();
 
     // Sign in (development login) with DigitalOcean connected.

@@ -9,12 +9,13 @@ use chatcode_fakes::{
     FakeServer, Fault,
     digitalocean::{self, DoAccount, DoConfig, DoEndpoint, DoHandle, Droplet, DropletStatus},
 };
-use chatcode_testkit::{Browser, Process, client, ensure_components_built, gateway_env};
+use chatcode_testkit::{
+    Browser, Process, TEST_GATEWAY_SHA256, client, ensure_components_built, gateway_env,
+};
 use serde_json::{Value, json};
 
 const HUB_SECRET: &str = "test-hub-secret";
 const SALT: &str = "test-gateway-token-salt";
-const RELEASE_SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 /// The app's DigitalOcean calls give up after this long.
 const DO_TIMEOUT_SECONDS: u64 = 2;
 
@@ -50,16 +51,10 @@ impl Setup {
         let data = dir.path().join("data");
         let mut command =
             chatcode_testkit::chatcode_up(env!("CARGO_BIN_EXE_chatcode"), &data, "development");
-        command
-            .env("SPIN_VARIABLE_DO_CLIENT_ID", "fake-do-client-id")
-            .env("SPIN_VARIABLE_DO_CLIENT_SECRET", "fake-do-client-secret")
-            .env("SPIN_VARIABLE_DO_OAUTH_BASE", server.url())
-            .env("SPIN_VARIABLE_DO_API_BASE", server.url())
-            .env(
-                "SPIN_VARIABLE_DO_API_TIMEOUT_SECONDS",
-                DO_TIMEOUT_SECONDS.to_string(),
-            )
-            .env("SPIN_VARIABLE_GATEWAY_SHA256", RELEASE_SHA);
+        chatcode_testkit::use_digitalocean_fake(&mut command, &server.url()).env(
+            "SPIN_VARIABLE_DO_API_TIMEOUT_SECONDS",
+            DO_TIMEOUT_SECONDS.to_string(),
+        );
         let app = Process::start(command).unwrap();
         Self {
             accounts,
@@ -214,7 +209,7 @@ fn a_new_vps_gets_credentials_in_cloud_init_and_turns_active_on_hello() {
     let user_data = droplet.user_data.as_deref().unwrap();
     assert!(user_data.starts_with("#cloud-config\n"));
     assert!(
-        user_data.contains(&format!("echo '{RELEASE_SHA}  ")),
+        user_data.contains(&format!("echo '{TEST_GATEWAY_SHA256}  ")),
         "{user_data}"
     );
     assert!(user_data.contains("/releases/download/v0.1.0/chatcode-gateway-linux-amd64"));

@@ -109,6 +109,22 @@ pub fn chatcode_up(chatcode: &str, data: &Path, environment: &str) -> Command {
     command
 }
 
+/// The release checksum tests give the app (`sha256("test")`); cloud-init checks the gateway
+/// binary against it.
+pub const TEST_GATEWAY_SHA256: &str =
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+/// Points a [`chatcode_up`] command at the DigitalOcean fake served at `url` (OAuth and API),
+/// with the fake's client credentials and [`TEST_GATEWAY_SHA256`].
+pub fn use_digitalocean_fake<'c>(command: &'c mut Command, url: &str) -> &'c mut Command {
+    command
+        .env("SPIN_VARIABLE_DO_CLIENT_ID", "fake-do-client-id")
+        .env("SPIN_VARIABLE_DO_CLIENT_SECRET", "fake-do-client-secret")
+        .env("SPIN_VARIABLE_DO_OAUTH_BASE", url)
+        .env("SPIN_VARIABLE_DO_API_BASE", url)
+        .env("SPIN_VARIABLE_GATEWAY_SHA256", TEST_GATEWAY_SHA256)
+}
+
 /// A running child process that printed `Serving http://ADDR`.
 pub struct Process {
     child: Child,

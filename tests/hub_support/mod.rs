@@ -26,7 +26,6 @@ use tokio_tungstenite::{
 };
 
 pub const HUB_SECRET: &str = "test-hub-secret";
-const RELEASE_SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 /// Longest a test waits for one message.
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -95,12 +94,7 @@ impl World {
         let data = dir.path().join("data");
         let mut command =
             chatcode_testkit::chatcode_up(env!("CARGO_BIN_EXE_chatcode"), &data, "development");
-        command
-            .env("SPIN_VARIABLE_DO_CLIENT_ID", "fake-do-client-id")
-            .env("SPIN_VARIABLE_DO_CLIENT_SECRET", "fake-do-client-secret")
-            .env("SPIN_VARIABLE_DO_OAUTH_BASE", do_server.url())
-            .env("SPIN_VARIABLE_DO_API_BASE", do_server.url())
-            .env("SPIN_VARIABLE_GATEWAY_SHA256", RELEASE_SHA)
+        chatcode_testkit::use_digitalocean_fake(&mut command, &do_server.url())
             .env("SPIN_VARIABLE_HUB_PUBLIC_URL", format!("http://{hub_addr}"))
             .env("SPIN_VARIABLE_HUB_URL", format!("http://{hub_addr}"));
         let app = tokio::task::block_in_place(|| Process::start(command)).unwrap();
