@@ -37,8 +37,11 @@ const USER_ID: &str = "usr-bench";
 const FRAME_PAYLOAD: usize = 4096;
 /// How far (bytes) the sender may run ahead of the slowest reader; the hub evicts at 4 MiB.
 const WINDOW_BYTES: usize = 1024 * 1024;
-/// Keystrokes before the timed ones.
+/// Keystrokes before the timed ones, per round.
 const KEYSTROKE_WARMUP: usize = 200;
+/// P3 alternates hub and echo this many times: a keystroke takes tens of microseconds, so
+/// drift in the machine's load between slices would otherwise land on one side.
+const KEYSTROKE_ROUNDS: usize = 10;
 
 /// The hub suite's knobs.
 #[derive(Debug, Clone)]
@@ -169,10 +172,9 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
     }
     let evicted = hub_server.evictions().await? - evicted_before;
 
-    let rounds = options.rounds;
-    let per_round = options.keystrokes.div_ceil(rounds);
+    let per_round = options.keystrokes.div_ceil(KEYSTROKE_ROUNDS);
     let (mut keys, mut echo) = (vec![], vec![]);
-    for round in 0..rounds {
+    for round in 0..KEYSTROKE_ROUNDS {
         eprintln!("hub P3, round {}: keystroke round trips…", round + 1);
         let session = format!("ses-p3-{round}");
         let ours = keystroke::through_hub(hub, &session, KEYSTROKE_WARMUP, per_round);
@@ -181,6 +183,7 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
         echo.extend(theirs.await.context("P3 on the echo server")?);
     }
 
+    let rounds = options.rounds;
     let http = reqwest::Client::new();
     let rate = options.relay_rate;
     let slice = options.relay_duration / u32::try_from(rounds).unwrap_or(u32::MAX);

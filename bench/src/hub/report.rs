@@ -270,7 +270,7 @@ fn notes(r: &Results) -> Vec<String> {
              echo frame behind the previous keystroke's `ack` until the browser's delayed ACK: \
              milliseconds).",
             r.keys.count,
-            o.rounds,
+            super::KEYSTROKE_ROUNDS,
             super::KEYSTROKE_WARMUP
         ),
         format!(
