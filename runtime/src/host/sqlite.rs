@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use wasmtime::component::Resource;
 
 use super::{
@@ -58,7 +58,7 @@ impl ConnectionHandle {
             if !(conn.is_autocommit() && conn.prepare_cached(statement)?.readonly()) {
                 return Ok(None);
             }
-            execute(conn, statement, parameters.to_vec()).map(Some)
+            execute(conn, statement, parameters).map(Some)
         })
         .transpose()
     }
@@ -110,7 +110,7 @@ impl sqlite::HostConnection for RequestState {
             return Ok(read);
         }
         let result = tokio::task::spawn_blocking(move || {
-            handle.with_connection(|conn| execute(conn, &statement, parameters))
+            handle.with_connection(|conn| execute(conn, &statement, &parameters))
         })
         .await;
         Ok(result.unwrap_or_else(|e| Err(Error::Io(format!("query task failed: {e}")))))
@@ -126,11 +126,11 @@ impl sqlite::HostConnection for RequestState {
 fn execute(
     conn: &rusqlite::Connection,
     statement: &str,
-    parameters: Vec<Value>,
+    parameters: &[Value],
 ) -> rusqlite::Result<QueryResult> {
     let mut stmt = conn.prepare_cached(statement)?;
     let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
-    let params = rusqlite::params_from_iter(parameters.into_iter().map(to_sql));
+    let params = rusqlite::params_from_iter(parameters.iter().map(to_sql));
     let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
@@ -142,14 +142,15 @@ fn execute(
     Ok(QueryResult { columns, rows: out })
 }
 
-fn to_sql(value: Value) -> SqlValue {
-    match value {
-        Value::Integer(i) => SqlValue::Integer(i),
-        Value::Real(f) => SqlValue::Real(f),
-        Value::Text(s) => SqlValue::Text(s),
-        Value::Blob(b) => SqlValue::Blob(b),
-        Value::Null => SqlValue::Null,
-    }
+/// Binds a guest value without copying it.
+fn to_sql(value: &Value) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(match value {
+        Value::Integer(i) => ValueRef::Integer(*i),
+        Value::Real(f) => ValueRef::Real(*f),
+        Value::Text(s) => ValueRef::Text(s.as_bytes()),
+        Value::Blob(b) => ValueRef::Blob(b),
+        Value::Null => ValueRef::Null,
+    })
 }
 
 fn from_sql(value: ValueRef<'_>) -> Value {
