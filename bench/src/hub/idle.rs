@@ -50,12 +50,9 @@ pub struct Idle {
 
 /// Runs a probe process for `kind` with `sockets` idle browsers.
 pub async fn measure(kind: Kind, sockets: usize) -> anyhow::Result<Idle> {
-    let exe = std::env::current_exe().context("locating the benchmark binary")?;
-    let output = Command::new(exe)
-        .args(["idle-probe", "--kind", kind_arg(kind)])
+    let output = child("idle-probe", kind)?
         .args(["--sockets", &sockets.to_string()])
         .stderr(Stdio::inherit())
-        .kill_on_drop(true)
         .output()
         .await
         .context("running the idle probe")?;
@@ -79,12 +76,19 @@ pub async fn measure(kind: Kind, sockets: usize) -> anyhow::Result<Idle> {
     })
 }
 
-pub(super) fn kind_arg(kind: Kind) -> &'static str {
-    match kind {
+/// The benchmark binary as `subcommand --kind kind`, killed if its handle is dropped.
+pub(super) fn child(subcommand: &str, kind: Kind) -> anyhow::Result<Command> {
+    let exe = std::env::current_exe().context("locating the benchmark binary")?;
+    let kind = match kind {
         Kind::Hub => "hub",
         Kind::Baseline => "baseline",
         Kind::BaselineSmallReads => "baseline-small-reads",
-    }
+    };
+    let mut command = Command::new(exe);
+    command
+        .args([subcommand, "--kind", kind])
+        .kill_on_drop(true);
+    Ok(command)
 }
 
 /// The probe process: serves `kind`, opens `sockets` browsers from a client process, and
@@ -102,10 +106,8 @@ pub async fn probe(kind: Kind, sockets: usize) -> anyhow::Result<()> {
     let count = || served.browsers();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = rss::current()?;
-    let exe = std::env::current_exe().context("locating the benchmark binary")?;
     let addr = served.addr();
-    let mut clients = Command::new(exe)
-        .args(["idle-clients", "--kind", kind_arg(kind)])
+    let mut clients = child("idle-clients", kind)?
         .args([
             "--addr",
             &addr.to_string(),
@@ -114,7 +116,6 @@ pub async fn probe(kind: Kind, sockets: usize) -> anyhow::Result<()> {
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .context("starting the idle clients")?;
     let stdout = clients.stdout.take().context("no client stdout")?;

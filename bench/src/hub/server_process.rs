@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines},
-    process::{Child, ChildStdin, ChildStdout, Command},
+    process::{Child, ChildStdin, ChildStdout},
     sync::Mutex,
 };
 
@@ -40,13 +40,10 @@ pub struct Memory {
 impl ServerProcess {
     /// Starts the benchmark binary as `serve-under-test --kind kind` and waits for its address.
     pub async fn start(kind: Kind) -> anyhow::Result<Self> {
-        let exe = std::env::current_exe().context("locating the benchmark binary")?;
-        let mut child = Command::new(exe)
-            .args(["serve-under-test", "--kind", super::idle::kind_arg(kind)])
+        let mut child = super::idle::child("serve-under-test", kind)?
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .kill_on_drop(true)
             .spawn()
             .context("starting a server under test")?;
         let stdin = child.stdin.take().context("no child stdin")?;
