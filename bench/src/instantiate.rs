@@ -2,8 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use chatcode_runtime::{Runtime, RuntimeOptions, host::RequestState};
-use wasmtime::Store;
+use chatcode_runtime::{Runtime, RuntimeOptions};
 
 /// Instantiation latencies.
 pub struct Instantiation {
@@ -26,13 +25,8 @@ pub async fn measure(options: &RuntimeOptions, samples: usize) -> anyhow::Result
         .ok_or_else(|| anyhow::anyhow!("no probe component"))?;
     let mut latencies = Vec::with_capacity(samples);
     for _ in 0..samples {
-        let state = RequestState::new(
-            component.wasi_ctx(),
-            component.context.clone(),
-            runtime.app().stores.clone(),
-        );
         let started = Instant::now();
-        let mut store = Store::new(runtime.engine(), state);
+        let mut store = component.new_store(runtime.engine(), &runtime.app().stores);
         store.set_epoch_deadline(1000);
         component
             .pre

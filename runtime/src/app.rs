@@ -10,11 +10,11 @@ use std::{
 
 use anyhow::{Context, bail};
 use wasmtime::{
-    Engine,
+    Engine, Store,
     component::{Component, Linker},
 };
 use wasmtime_wasi::{WasiCtx, cli::OutputFile};
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 
 use crate::{
     engine::wasmtime_error,
@@ -22,6 +22,7 @@ use crate::{
     manifest::{self, LoadedManifest},
     outbound::OutboundPolicy,
     router::Router,
+    spare::Spare,
     storage::{DATABASE_FILE, Pool},
     variables::AppVariables,
 };
@@ -46,19 +47,33 @@ pub struct LoadedComponent {
     pub context: Arc<ComponentContext>,
     /// Pre-instantiated `wasi:http/proxy` component.
     pub pre: ProxyPre<RequestState>,
+    /// An instance made ahead of the next request.
+    pub spare: Spare<ReadyInstance>,
     environment: Vec<(String, String)>,
     stdout: OutputFile,
     stderr: OutputFile,
 }
 
+/// A store with its component instantiated, not yet given a request.
+pub struct ReadyInstance {
+    /// The store, its state untouched by any request.
+    pub store: Store<RequestState>,
+    /// The instance's `wasi:http/proxy` exports.
+    pub proxy: Proxy,
+}
+
 impl LoadedComponent {
-    /// The WASI context for one request: environment and log files.
-    pub fn wasi_ctx(&self) -> WasiCtx {
-        WasiCtx::builder()
+    /// A fresh store for one request: environment, log files, the app's stores.
+    pub fn new_store(&self, engine: &Engine, stores: &AppStores) -> Store<RequestState> {
+        let wasi = WasiCtx::builder()
             .envs(&self.environment)
             .stdout(self.stdout.clone())
             .stderr(self.stderr.clone())
-            .build()
+            .build();
+        Store::new(
+            engine,
+            RequestState::new(wasi, self.context.clone(), stores.clone()),
+        )
     }
 }
 
@@ -121,6 +136,7 @@ impl App {
                 LoadedComponent {
                     context: Arc::new(context),
                     pre,
+                    spare: Spare::default(),
                     environment: spec.environment.clone().into_iter().collect(),
                     stdout: log_file(&state.logs(), id, "stdout")?,
                     stderr: log_file(&state.logs(), id, "stderr")?,

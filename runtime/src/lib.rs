@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod outbound;
 pub mod router;
 pub mod server;
+pub mod spare;
 pub mod storage;
 pub mod variables;
 pub mod workers;
@@ -129,7 +130,10 @@ impl Runtime {
             .unwrap_or_else(|| state.dir.join("cache"));
         let cache_dir = std::path::absolute(&cache_dir)
             .with_context(|| format!("resolving {}", cache_dir.display()))?;
-        let engine = engine::new_engine(options.max_instances, Some(&cache_dir))?;
+        // Each component may also hold one spare instance, outside the request limit.
+        let components = u32::try_from(manifest.manifest.component.len()).unwrap_or(u32::MAX);
+        let pool_size = options.max_instances.saturating_add(components);
+        let engine = engine::new_engine(pool_size, Some(&cache_dir))?;
         let ticker = EpochTicker::start(&engine)?;
         let app = App::load(
             &engine,

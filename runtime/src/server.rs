@@ -23,7 +23,7 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi_http::{WasiHttpView, p2::bindings::http::types::Scheme};
 
 use crate::{
-    app::App,
+    app::{App, ReadyInstance},
     engine::EPOCH_TICK,
     guest_body::{self, Guest, GuestBody},
     host::RequestState,
@@ -181,23 +181,12 @@ impl Server {
             Full::new(body).map_err(|e| -> wasmtime_wasi_http::Error { match e {} }),
         );
 
-        let state = RequestState::new(
-            loaded.wasi_ctx(),
-            loaded.context.clone(),
-            self.app.stores.clone(),
-        );
-        let mut store = Store::new(&self.engine, state);
-        // Yield to the scheduler every tick so a busy guest never starves
-        // other requests; interrupt it once its time is up.
-        let deadline = Instant::now() + self.limits.request_timeout;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        // A spare instance was made after an earlier request; otherwise make one now.
+        let (mut store, proxy) = match loaded.spare.take() {
+            Some(ready) => (ready.store, Some(ready.proxy)),
+            None => (loaded.new_store(&self.engine, &self.app.stores), None),
+        };
+        arm_deadline(&mut store, self.limits.request_timeout);
 
         let (sender, receiver) = oneshot::channel();
         let prepared = store
@@ -212,19 +201,27 @@ impl Server {
                 return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
             }
         };
+        let server = Arc::clone(self);
         let pre = loaded.pre.clone();
         let component = route.component.clone();
         let mut guest: Guest = Box::pin(async move {
             let handled = async {
-                let proxy = pre.instantiate_async(&mut store).await?;
+                let proxy = match proxy {
+                    Some(proxy) => proxy,
+                    None => pre.instantiate_async(&mut store).await?,
+                };
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)
                     .await
             }
             .await;
-            // Freeing the instance resets its memory; the response need not wait for that.
-            tokio::spawn(async move { drop((store, permit)) });
+            // Freeing the instance resets its memory, and the next request's instance can
+            // be made while the connection is idle: the response waits for neither.
+            tokio::spawn(async move {
+                drop((store, permit));
+                server.make_spare(&route.component).await;
+            });
             handled
         });
         let mut receiver = receiver;
@@ -261,6 +258,42 @@ impl Server {
             }
         }
     }
+}
+
+impl Server {
+    /// Makes `component`'s spare instance, unless one is ready or being made.
+    async fn make_spare(&self, component: &str) {
+        let Some(loaded) = self.app.components.get(component) else {
+            return;
+        };
+        if !loaded.spare.claim() {
+            return;
+        }
+        let mut store = loaded.new_store(&self.engine, &self.app.stores);
+        arm_deadline(&mut store, self.limits.request_timeout);
+        let made = match loaded.pre.instantiate_async(&mut store).await {
+            Ok(proxy) => Some(ReadyInstance { store, proxy }),
+            Err(e) => {
+                tracing::warn!(component, "making a spare instance: {e:?}");
+                None
+            }
+        };
+        loaded.spare.fill(made);
+    }
+}
+
+/// Yields to the scheduler every epoch tick so a busy guest never starves other requests,
+/// and interrupts it once `timeout` from now has passed.
+fn arm_deadline(store: &mut Store<RequestState>, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= deadline {
+            Ok(UpdateDeadline::Interrupt)
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
 }
 
 fn full(status: StatusCode, content_type: Option<&'static str>, body: Bytes) -> Response<Body> {

@@ -351,6 +351,23 @@ fn outbound_http_is_limited_to_allowed_hosts() {
 }
 
 #[test]
+fn every_request_gets_a_fresh_instance() {
+    // Instances are made ahead of their requests, but each serves one request only.
+    let probe = Probe::new();
+    let app = probe.start(&[]);
+    let http = client();
+    for request in 1..=5 {
+        let served = http.get(app.url("/probe/served")).send().unwrap();
+        assert_eq!(served.status(), 200);
+        assert_eq!(served.text().unwrap(), "1", "request {request}");
+    }
+    let trapped = http.get(app.url("/probe/trap")).send().unwrap();
+    assert_eq!(trapped.status(), 500);
+    let served = http.get(app.url("/probe/served")).send().unwrap();
+    assert_eq!(served.text().unwrap(), "1", "after a trap");
+}
+
+#[test]
 fn a_trap_fails_only_its_own_request() {
     let probe = Probe::new();
     let app = probe.start(&[]);
