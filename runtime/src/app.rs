@@ -21,6 +21,7 @@ use crate::{
     host::{self, AppStores, ComponentContext, RequestState},
     manifest::{self, LoadedManifest},
     outbound::OutboundPolicy,
+    outbound_client::OutboundClient,
     router::Router,
     spare::Spare,
     storage::{DATABASE_FILE, Pool},
@@ -113,12 +114,13 @@ impl App {
         let mut linker = Linker::new(engine);
         host::add_to_linker(&mut linker).map_err(wasmtime_error)?;
 
+        let client = Arc::new(OutboundClient::new());
         let mut components = HashMap::new();
         // Components sharing a `.wasm` share its compiled code.
         let mut compiled: HashMap<PathBuf, ProxyPre<RequestState>> = HashMap::new();
         for (id, spec) in &manifest.manifest.component {
             let id = id.get_ref();
-            let context = component_context(manifest, &variables, id, spec)?;
+            let context = component_context(manifest, &variables, id, spec, client.clone())?;
             let source = manifest.dir().join(spec.source.get_ref());
             let pre = match compiled.get(&source) {
                 Some(pre) => pre.clone(),
@@ -160,6 +162,7 @@ fn component_context(
     variables: &AppVariables,
     id: &str,
     spec: &manifest::Component,
+    client: Arc<OutboundClient>,
 ) -> anyhow::Result<ComponentContext> {
     let expand = |value: &toml::Spanned<String>| {
         variables
@@ -188,6 +191,7 @@ fn component_context(
         sqlite_allowed: !spec.sqlite_databases.is_empty(),
         variables: component_variables,
         outbound,
+        client,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod guest_body;
 pub mod host;
 pub mod manifest;
 pub mod outbound;
+pub mod outbound_client;
 pub mod router;
 pub mod server;
 pub mod spare;

@@ -311,6 +311,68 @@ fn upstream(body: &'static str) -> (u16, Arc<AtomicUsize>) {
     (port, hits)
 }
 
+/// An HTTP/1.1 server on port 0 that keeps connections open, counting connections and
+/// requests.
+fn keep_alive_upstream() -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let (accepted, served) = (connections.clone(), requests.clone());
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            accepted.fetch_add(1, Ordering::SeqCst);
+            let served = served.clone();
+            thread::spawn(move || {
+                let mut pending = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        served.fetch_add(1, Ordering::SeqCst);
+                        let reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                        if stream.write_all(reply.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    }
+                }
+            });
+        }
+    });
+    (port, connections, requests)
+}
+
+#[test]
+fn outbound_connections_are_kept_alive() {
+    let (port, connections, requests) = keep_alive_upstream();
+    let probe = Probe::new();
+    let upstream_var = format!("upstream=127.0.0.1:{port}");
+    let app = probe.start(&["--variable", &upstream_var]);
+    let http = client();
+    for _ in 0..3 {
+        let r = http
+            .get(app.url("/probe/outbound"))
+            .query(&[("url", format!("http://127.0.0.1:{port}/hello"))])
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().unwrap()["body"], "ok");
+        // Let the finished connection go back to the pool before the next request.
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(requests.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "three requests from three instances share one connection"
+    );
+}
+
 #[test]
 fn outbound_http_is_limited_to_allowed_hosts() {
     let (allowed_port, allowed_hits) = upstream("from upstream");

@@ -1,9 +1,9 @@
 //! Outbound `wasi:http`: every request is checked against the component's
-//! `allowed_outbound_hosts` before anything touches the network.
+//! `allowed_outbound_hosts` before anything touches the network, then sent through the
+//! runtime's pooled client.
 
 use std::sync::Arc;
 
-use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::ComponentContext;
@@ -55,12 +55,12 @@ impl WasiHttpHooks for OutboundHooks {
             );
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
+        let client = self.component.client.clone();
         Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
-            ))
+            let response = client.send(request, options).await?;
+            // The pool drives the connection: nothing is left for the caller to run.
+            let io: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(async { Ok(()) });
+            Ok((response, io))
         })
     }
 }

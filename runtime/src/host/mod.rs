@@ -12,7 +12,7 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::{outbound::OutboundPolicy, storage::Pool};
+use crate::{outbound::OutboundPolicy, outbound_client::OutboundClient, storage::Pool};
 
 /// What one component may use, resolved once at start-up.
 #[derive(Debug)]
@@ -27,6 +27,8 @@ pub struct ComponentContext {
     pub variables: HashMap<String, String>,
     /// Its `allowed_outbound_hosts`.
     pub outbound: OutboundPolicy,
+    /// The runtime's outbound HTTP client, shared by every component.
+    pub client: Arc<OutboundClient>,
 }
 
 /// Stores shared by every request of the app.
