@@ -71,6 +71,16 @@ fn get_json(url: &str) -> (u16, Value) {
     (status, response.json().unwrap_or(Value::Null))
 }
 
+/// Has the probe GET `url` through outbound `wasi:http`: its status and JSON answer.
+fn outbound(app: &Process, url: &str) -> (u16, Value) {
+    let r = client()
+        .get(app.url("/probe/outbound"))
+        .query(&[("url", url)])
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.json::<Value>().unwrap())
+}
+
 #[test]
 fn serves_the_platform_health_check_from_the_real_wasm() {
     ensure_components_built();
@@ -353,15 +363,10 @@ fn outbound_connections_are_kept_alive() {
     let probe = Probe::new();
     let upstream_var = format!("upstream=127.0.0.1:{port}");
     let app = probe.start(&["--variable", &upstream_var]);
-    let http = client();
     for _ in 0..3 {
-        let r = http
-            .get(app.url("/probe/outbound"))
-            .query(&[("url", format!("http://127.0.0.1:{port}/hello"))])
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.json::<Value>().unwrap()["body"], "ok");
+        let (status, body) = outbound(&app, &format!("http://127.0.0.1:{port}/hello"));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["body"], "ok");
         // Let the finished connection go back to the pool before the next request.
         thread::sleep(Duration::from_millis(50));
     }
@@ -373,6 +378,72 @@ fn outbound_connections_are_kept_alive() {
     );
 }
 
+/// A TLS server on port 0 with a self-signed certificate for `localhost`; counts the
+/// handshakes that completed and those that failed.
+fn self_signed_upstream() -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let key =
+        rustls::pki_types::PrivateKeyDer::try_from(generated.signing_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![generated.cert.der().clone()], key)
+        .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let completed = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let (ok, refused) = (completed.clone(), failed.clone());
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut tls = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut shaken = Ok(());
+            while tls.is_handshaking() && shaken.is_ok() {
+                shaken = tls.complete_io(&mut stream).map(drop);
+            }
+            match shaken {
+                Ok(()) => {
+                    ok.fetch_add(1, Ordering::SeqCst);
+                    let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                    let _ = rustls::Stream::new(&mut tls, &mut stream).write_all(reply);
+                }
+                Err(_) => {
+                    refused.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+    });
+    (port, completed, failed)
+}
+
+#[test]
+fn outbound_https_refuses_an_untrusted_certificate() {
+    let (port, completed, failed) = self_signed_upstream();
+    let probe = Probe::new();
+    let allowed = format!("do_oauth_base=https://localhost:{port}");
+    let app = probe.start(&["--variable", &allowed]);
+    let (status, body) = outbound(&app, &format!("https://localhost:{port}/hello"));
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("TlsProtocolError"),
+        "{body}"
+    );
+    // The server notes the failed handshake once it reads the client's alert.
+    for _ in 0..250 {
+        if failed.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        failed.load(Ordering::SeqCst),
+        1,
+        "no TLS handshake was tried"
+    );
+    assert_eq!(completed.load(Ordering::SeqCst), 0, "a handshake completed");
+}
+
 #[test]
 fn outbound_http_is_limited_to_allowed_hosts() {
     let (allowed_port, allowed_hits) = upstream("from upstream");
@@ -380,21 +451,12 @@ fn outbound_http_is_limited_to_allowed_hosts() {
     let probe = Probe::new();
     let upstream_var = format!("upstream=127.0.0.1:{allowed_port}");
     let app = probe.start(&["--variable", &upstream_var]);
-    let outbound = |url: String| {
-        let r = client()
-            .get(app.url("/probe/outbound"))
-            .query(&[("url", url)])
-            .send()
-            .unwrap();
-        (r.status().as_u16(), r.json::<Value>().unwrap())
-    };
-
-    let (status, body) = outbound(format!("http://127.0.0.1:{allowed_port}/hello"));
+    let (status, body) = outbound(&app, &format!("http://127.0.0.1:{allowed_port}/hello"));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["body"], "from upstream");
     assert_eq!(allowed_hits.load(Ordering::SeqCst), 1);
 
-    let (status, body) = outbound(format!("http://127.0.0.1:{denied_port}/hello"));
+    let (status, body) = outbound(&app, &format!("http://127.0.0.1:{denied_port}/hello"));
     assert_eq!(status, 502, "{body}");
     assert!(
         body["error"]
