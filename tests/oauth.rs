@@ -109,6 +109,15 @@ struct Answer {
     body: Value,
 }
 
+impl Answer {
+    /// Asserts a JSON error with `status` whose message mentions `words`.
+    fn assert_error(&self, status: u16, words: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        let message = self.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{words:?} not in {}", self.body);
+    }
+}
+
 impl Browser<'_> {
     /// Requests an absolute URL; the app's public URL goes to the real app.
     fn request(&mut self, method: &str, url: &str, body: Option<Value>) -> Answer {
@@ -275,25 +284,13 @@ fn bad_states_are_refused_and_nothing_is_stored() {
 
     let unknown =
         browser.get("/auth/do/callback?code=abc&state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    assert_eq!(unknown.status, 400);
-    assert!(
-        unknown.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("unknown")
-    );
+    unknown.assert_error(400, "unknown");
 
     // Another browser presents a real state: refused, and the state is spent.
     let callback = browser.authorize("/auth/do");
     let mut thief = s.browser();
     let stolen = thief.get(&callback);
-    assert_eq!(stolen.status, 400);
-    assert!(
-        stolen.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("another browser")
-    );
+    stolen.assert_error(400, "another browser");
     assert_eq!(browser.get(&callback).status, 400, "a state is single use");
 
     // Reused after success.
@@ -310,13 +307,7 @@ fn bad_states_are_refused_and_nothing_is_stored() {
     // The user cancelled at the provider.
     s.do_fake.1.set_deny(true);
     let cancelled = browser.sign_in("/auth/do");
-    assert_eq!(cancelled.status, 400);
-    assert!(
-        cancelled.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("cancelled")
-    );
+    cancelled.assert_error(400, "cancelled");
 
     assert_eq!(
         s.do_fake.1.traffic().calls(DoEndpoint::Token),
@@ -333,13 +324,7 @@ fn an_expired_state_is_refused() {
     let callback = browser.authorize("/auth/do");
     chatcode_testkit::expire_key_value_record(&s.data, "oauth_state:");
     let expired = browser.get(&callback);
-    assert_eq!(expired.status, 400);
-    assert!(
-        expired.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("expired")
-    );
+    expired.assert_error(400, "expired");
     assert_eq!(s.do_fake.1.traffic().calls(DoEndpoint::Token), 0);
     assert_eq!(s.count("users"), 0);
 }
@@ -354,27 +339,15 @@ fn provider_failures_answer_502_and_store_nothing() {
             .traffic()
             .fail_next(DoEndpoint::Token, 1, Fault::Status(status));
         let answer = browser.sign_in("/auth/do");
-        assert_eq!(answer.status, 502, "{status}: {}", answer.body);
+        answer.assert_error(502, "DigitalOcean");
         assert_eq!(answer.body["error"]["code"], "bad_gateway");
-        assert!(
-            answer.body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("DigitalOcean")
-        );
     }
     s.do_fake
         .1
         .traffic()
         .fail_next(DoEndpoint::Token, 1, Fault::Hang(Duration::from_secs(30)));
     let answer = browser.sign_in("/auth/do");
-    assert_eq!(answer.status, 502, "{}", answer.body);
-    assert!(
-        answer.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("in time")
-    );
+    answer.assert_error(502, "in time");
 
     s.gh_fake
         .1
@@ -421,13 +394,7 @@ fn malformed_provider_json_answers_502() {
     });
     let mut browser = s.browser();
     let answer = browser.sign_in("/api/auth/github/start");
-    assert_eq!(answer.status, 502, "{}", answer.body);
-    assert!(
-        answer.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("JSON")
-    );
+    answer.assert_error(502, "JSON");
     assert_eq!(s.count("users"), 0);
 }
 
@@ -539,15 +506,7 @@ fn github_errors_sent_with_http_200_are_refused() {
     });
     let mut browser = s.browser();
     let answer = browser.sign_in("/api/auth/github/start");
-    assert_eq!(answer.status, 502, "{}", answer.body);
-    assert!(
-        answer.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("incorrect_client_credentials"),
-        "{}",
-        answer.body
-    );
+    answer.assert_error(502, "incorrect_client_credentials");
     assert_eq!(s.count("users"), 0);
 }
 
@@ -557,11 +516,5 @@ fn unconfigured_sign_in_is_reported() {
         command.env("SPIN_VARIABLE_DO_CLIENT_ID", "");
     });
     let answer = s.browser().get("/auth/do");
-    assert_eq!(answer.status, 503);
-    assert!(
-        answer.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not configured")
-    );
+    answer.assert_error(503, "not configured");
 }
