@@ -28,8 +28,9 @@ const MAX_MEMORY_BYTES: usize = 256 << 20;
 /// Builds the engine shared by every component of the app.
 ///
 /// `max_instances` sizes the pooling allocator: that many instances (those of
-/// running requests and the components' spares) can live at once. `cache_dir` keeps compiled code keyed by the content
-/// hash of the `.wasm` and the engine settings, so a restart does not recompile.
+/// running requests and the components' spares) can live at once. `cache_dir`
+/// keeps compiled code keyed by the content hash of the `.wasm` and the engine
+/// settings, so a restart does not recompile.
 pub fn new_engine(max_instances: u32, cache_dir: Option<&Path>) -> anyhow::Result<Engine> {
     let mut pooling = PoolingAllocationConfig::new();
     pooling

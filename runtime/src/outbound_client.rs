@@ -15,6 +15,7 @@ use std::{
 use bytes::Bytes;
 use http::{Request, Response, Uri};
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::{
     client::legacy::{
@@ -110,10 +111,7 @@ impl OutboundClient {
             .await
             .map_err(|_| Error::ConnectionReadTimeout)?
             .map_err(|e| request_error(&e))?;
-        Ok(response.map(|body| {
-            use http_body_util::BodyExt;
-            TimedBody::new(body, between_bytes_timeout).boxed_unsync()
-        }))
+        Ok(response.map(|body| TimedBody::new(body, between_bytes_timeout).boxed_unsync()))
     }
 }
 
@@ -177,10 +175,14 @@ fn request_error(error: &hyper_util::client::legacy::Error) -> Error {
     Error::HttpProtocolError
 }
 
-async fn connect_tcp(uri: &Uri, default_port: u16) -> Result<TcpStream, ConnectFailure> {
+/// The URI's host, an IPv6 literal without the brackets `Uri::host` keeps.
+fn bare_host(uri: &Uri) -> Result<&str, ConnectFailure> {
     let host = uri.host().ok_or(ConnectFailure::NoHost)?;
-    // `Uri::host` keeps an IPv6 literal's brackets; the resolver wants it bare.
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Ok(host.trim_start_matches('[').trim_end_matches(']'))
+}
+
+async fn connect_tcp(uri: &Uri, default_port: u16) -> Result<TcpStream, ConnectFailure> {
+    let host = bare_host(uri)?;
     let port = uri.port_u16().unwrap_or(default_port);
     let connect_timeout = CONNECT_TIMEOUT
         .try_with(|limit| *limit)
@@ -243,8 +245,7 @@ impl tower_service::Service<Uri> for TlsConnector {
     fn call(&mut self, uri: Uri) -> Self::Future {
         let connector = tokio_rustls::TlsConnector::from(self.config.clone());
         Box::pin(async move {
-            let host = uri.host().ok_or(ConnectFailure::NoHost)?;
-            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let host = bare_host(&uri)?;
             let name = rustls::pki_types::ServerName::try_from(host.to_owned())
                 .map_err(|_| ConnectFailure::BadServerName)?;
             let tcp = connect_tcp(&uri, 443).await?;
@@ -353,5 +354,95 @@ impl Body for TimedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.incoming.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::Empty;
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpListener,
+    };
+
+    use super::*;
+
+    fn get(url: &str) -> Request<WasiBody> {
+        let body = Empty::new().map_err(|never| match never {}).boxed_unsync();
+        Request::get(url).body(body).unwrap()
+    }
+
+    fn within(first_byte: Duration, between_bytes: Duration) -> Option<RequestOptions> {
+        Some(RequestOptions {
+            connect_timeout: None,
+            first_byte_timeout: Some(first_byte),
+            between_bytes_timeout: Some(between_bytes),
+        })
+    }
+
+    #[test]
+    fn an_ipv6_host_loses_its_brackets() {
+        let uri: Uri = "http://[::1]:8080/x".parse().unwrap();
+        assert_eq!(bare_host(&uri), Ok("::1"));
+        let uri: Uri = "http://example.com/x".parse().unwrap();
+        assert_eq!(bare_host(&uri), Ok("example.com"));
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_connection_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let sent = OutboundClient::new()
+            .send(get(&format!("http://127.0.0.1:{port}/")), None)
+            .await;
+        assert!(matches!(sent, Err(Error::ConnectionRefused)), "{sent:?}");
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out_before_the_response_head() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(stream);
+        });
+        let limits = within(Duration::from_millis(100), DEFAULT_TIMEOUT);
+        let sent = OutboundClient::new()
+            .send(get(&format!("http://127.0.0.1:{port}/")), limits)
+            .await;
+        assert!(
+            matches!(sent, Err(Error::ConnectionReadTimeout)),
+            "{sent:?}"
+        );
+        silent.abort();
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stops_coming_times_out() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stalling = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).await.unwrap();
+            let head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab";
+            stream.write_all(head).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+        let limits = within(DEFAULT_TIMEOUT, Duration::from_millis(100));
+        let response = OutboundClient::new()
+            .send(get(&format!("http://127.0.0.1:{port}/")), limits)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let read = response.into_body().collect().await;
+        assert!(
+            matches!(read, Err(Error::ConnectionReadTimeout)),
+            "{:?}",
+            read.map(|body| body.to_bytes())
+        );
+        stalling.abort();
     }
 }
