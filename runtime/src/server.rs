@@ -258,9 +258,7 @@ impl Server {
             }
         }
     }
-}
 
-impl Server {
     /// Makes `component`'s spare instance, unless one is ready or being made.
     async fn make_spare(&self, component: &str) {
         let Some(loaded) = self.app.components.get(component) else {
