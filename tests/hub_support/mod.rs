@@ -216,6 +216,7 @@ impl World {
             .await
             .unwrap();
         gateway.hello(&self.vps.gateway_id).await;
+        gateway.linked().await;
         gateway
     }
 
@@ -325,6 +326,27 @@ impl Client {
                 Err(response.status().as_u16())
             }
             Err(e) => panic!("dial failed: {e}"),
+        }
+    }
+
+    /// Waits until the hub has linked this gateway socket. The handshake completes before
+    /// the hub links the socket, and the hub reads (so answers a ping) only after linking:
+    /// without this, a browser attaching at once could find the gateway not yet connected.
+    pub async fn linked(&mut self) {
+        let probe = b"linked";
+        self.ws
+            .send(Message::Ping(probe.to_vec().into()))
+            .await
+            .unwrap();
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("the hub's pong in time");
+            match message {
+                Some(Ok(Message::Pong(payload))) if payload.as_ref() == probe => return,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected the hub's pong, got {other:?}"),
+            }
         }
     }
 
