@@ -1,6 +1,8 @@
 //! The baselines, served by the baseline's server process: a raw tokio-tungstenite server that fans each
 //! binary frame from `/gw` out to every `/b` client through a per-client bounded channel
-//! (evicting a client whose channel is full, as the hub does) and echoes on `/echo`; and a
+//! (evicting a client whose channel is full, as the hub does), forwards each text message of a
+//! `/b` client to `/gw` through that socket's own channel (the hub's keystroke path with nothing
+//! else), and echoes on `/echo`; and a
 //! trivial axum endpoint for the relay's HTTP round trip. Its sockets keep tokio's defaults (no
 //! `TCP_NODELAY`; a one-message-each-way echo never waits on Nagle's algorithm).
 
@@ -14,7 +16,7 @@ use std::{
 
 use anyhow::Context;
 use axum::{Json, Router, extract::Path, routing::post};
-use futures::{SinkExt, StreamExt};
+use futures::{SinkExt, StreamExt, stream::SplitSink};
 use serde_json::{Value, json};
 use tokio::{
     net::{TcpListener, TcpStream},
@@ -37,6 +39,7 @@ struct Clients {
     list: Mutex<Vec<(u64, mpsc::Sender<Message>)>>,
     ids: AtomicU64,
     connected: AtomicUsize,
+    gateway: Mutex<Option<mpsc::Sender<Message>>>,
 }
 
 /// The raw WebSocket baseline.
@@ -88,19 +91,39 @@ async fn connection(stream: TcpStream, clients: Arc<Clients>, config: Option<Web
     }
 }
 
-async fn producer(mut socket: WebSocketStream<TcpStream>, clients: &Clients) {
-    while let Some(Ok(message)) = socket.next().await {
+async fn producer(socket: WebSocketStream<TcpStream>, clients: &Clients) {
+    let (sink, mut stream) = socket.split();
+    let (tx, rx) = mpsc::channel(CLIENT_QUEUE);
+    *clients
+        .gateway
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some(tx);
+    let writer = tokio::spawn(write_all(sink, rx));
+    while let Some(Ok(message)) = stream.next().await {
         if let Message::Binary(bytes) = message {
             let mut list = clients.list.lock().unwrap_or_else(PoisonError::into_inner);
             // A full channel evicts the client: dropping its sender ends its writer.
             list.retain(|(_, tx)| tx.try_send(Message::Binary(bytes.clone())).is_ok());
         }
     }
+    writer.abort();
+}
+
+/// Writes what `rx` yields to `sink` until either side ends.
+async fn write_all(
+    mut sink: SplitSink<WebSocketStream<TcpStream>, Message>,
+    mut rx: mpsc::Receiver<Message>,
+) {
+    while let Some(message) = rx.recv().await {
+        if sink.send(message).await.is_err() {
+            break;
+        }
+    }
 }
 
 async fn subscriber(socket: WebSocketStream<TcpStream>, clients: &Clients) {
-    let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::channel(CLIENT_QUEUE);
+    let (sink, mut stream) = socket.split();
+    let (tx, rx) = mpsc::channel(CLIENT_QUEUE);
     let id = clients.ids.fetch_add(1, Ordering::Relaxed);
     let _ = tx.try_send(Message::text("{\"type\":\"hello\"}"));
     clients
@@ -109,16 +132,20 @@ async fn subscriber(socket: WebSocketStream<TcpStream>, clients: &Clients) {
         .unwrap_or_else(PoisonError::into_inner)
         .push((id, tx));
     clients.connected.fetch_add(1, Ordering::Relaxed);
-    let writer = tokio::spawn(async move {
-        while let Some(message) = rx.recv().await {
-            if sink.send(message).await.is_err() {
-                break;
-            }
-        }
-    });
+    let writer = tokio::spawn(write_all(sink, rx));
     while let Some(Ok(message)) = stream.next().await {
-        if message.is_close() {
-            break;
+        match message {
+            Message::Close(_) => break,
+            Message::Text(_) => {
+                let gateway = clients
+                    .gateway
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if let Some(gateway) = gateway.as_ref() {
+                    let _ = gateway.try_send(message);
+                }
+            }
+            _ => {}
         }
     }
     writer.abort();

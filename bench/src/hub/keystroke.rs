@@ -1,11 +1,13 @@
 //! P3: a keystroke's round trip, browser → hub → gateway → hub → browser (the raw gateway
 //! echoes each `session.input` as an output frame at once), against a browser's round trip to
-//! a plain WebSocket echo server.
+//! a plain WebSocket echo server, and the same path through the raw forwarder of `baseline.rs`.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chatcode_core::protocol::{BrowserInput, BrowserMessage, encode_data, frame};
+use chatcode_core::protocol::{
+    BrowserInput, BrowserMessage, Command, SessionInput, encode_data, frame,
+};
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -14,20 +16,30 @@ use super::target::{Socket, Target, browser, dial};
 /// Longest one round trip may take.
 const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// `samples` keystrokes through the hub at `target`, one at a time, after `warmup`.
-pub async fn through_hub(
+/// `samples` keystrokes through `target` to its gateway and back, one at a time, after
+/// `warmup`.
+pub async fn through_gateway(
     target: Target,
     session_id: &str,
     warmup: usize,
     samples: usize,
 ) -> anyhow::Result<Vec<Duration>> {
     let mut socket = browser(target, session_id).await?;
-    let input = BrowserMessage::SessionInput(BrowserInput {
-        request_id: None,
-        session_id: session_id.to_owned(),
-        data: encode_data(b"a"),
-    })
-    .to_json();
+    let input = match target {
+        Target::Hub(_) => BrowserMessage::SessionInput(BrowserInput {
+            request_id: None,
+            session_id: session_id.to_owned(),
+            data: encode_data(b"a"),
+        })
+        .to_json(),
+        // The raw forwarder passes text on as it is: send what the gateway reads.
+        Target::Baseline(_) => Command::SessionInput(SessionInput {
+            request_id: "req-keystroke".to_owned(),
+            session_id: session_id.to_owned(),
+            data: encode_data(b"a"),
+        })
+        .to_json(),
+    };
     let mut took = Vec::with_capacity(samples);
     for (seq, i) in (0u64..).zip(0..warmup + samples) {
         let started = Instant::now();

@@ -173,14 +173,16 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
     let evicted = hub_server.evictions().await? - evicted_before;
 
     let per_round = options.keystrokes.div_ceil(KEYSTROKE_ROUNDS);
-    let (mut keys, mut echo) = (vec![], vec![]);
+    let (mut keys, mut echo, mut forwarded) = (vec![], vec![], vec![]);
     for round in 0..KEYSTROKE_ROUNDS {
         eprintln!("hub P3, round {}: keystroke round trips…", round + 1);
         let session = format!("ses-p3-{round}");
-        let ours = keystroke::through_hub(hub, &session, KEYSTROKE_WARMUP, per_round);
+        let ours = keystroke::through_gateway(hub, &session, KEYSTROKE_WARMUP, per_round);
         keys.extend(ours.await.context("P3 on the hub")?);
         let theirs = keystroke::through_echo(base, KEYSTROKE_WARMUP, per_round);
         echo.extend(theirs.await.context("P3 on the echo server")?);
+        let raw = keystroke::through_gateway(base, &session, KEYSTROKE_WARMUP, per_round);
+        forwarded.extend(raw.await.context("P3 on the raw forwarder")?);
     }
 
     let rounds = options.rounds;
@@ -231,6 +233,7 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
         evicted,
         keys: Latencies::from(keys),
         echo: Latencies::from(echo),
+        forwarded: Latencies::from(forwarded),
         relayed: Latencies::from(relayed),
         trivially: Latencies::from(trivially),
         idle_hub,

@@ -19,6 +19,7 @@ pub struct Results {
     pub evicted: u64,
     pub keys: Latencies,
     pub echo: Latencies,
+    pub forwarded: Latencies,
     pub relayed: Latencies,
     pub trivially: Latencies,
     pub idle_hub: Idle,
@@ -144,6 +145,21 @@ fn rows(r: &Results) -> Vec<Row> {
             met: None,
         },
         Row {
+            measurement: "P3 diagnostic: the same two hops through a raw forwarder, p50 / p99"
+                .into(),
+            ours: format!("{} / {}", us(r.keys.p50), us(r.keys.p99)),
+            baseline: format!(
+                "{} / {} (raw forwarder; {:.2}× / {:.2}× the WS echo)",
+                us(r.forwarded.p50),
+                us(r.forwarded.p99),
+                ratio(r.forwarded.p50, r.echo.p50),
+                ratio(r.forwarded.p99, r.echo.p99)
+            ),
+            ratio: Some(ratio(r.keys.p50, r.forwarded.p50)),
+            target: "—",
+            met: None,
+        },
+        Row {
             measurement: format!("P4 relay p50 at {} req/s", r.options.relay_rate),
             ours: us(r.relayed.p50),
             baseline: format!("{} (trivial axum)", us(r.trivially.p50)),
@@ -261,11 +277,14 @@ fn notes(r: &Results) -> Vec<String> {
             r.evicted, o.rounds
         ),
         format!(
-            "P3: {} keystrokes per side in {} rounds, alternating hub and echo, one at a time \
+            "P3: {} keystrokes per side in {} rounds, alternating hub, echo and raw forwarder, one at a time \
              (after {} warm-up per round): browser `session.input` → hub → raw gateway, which \
              answers with the echo as an output frame and an `ack` → hub → browser, timed until \
              the frame arrives. Baseline: the same text message to a tokio-tungstenite echo \
-             server (one hop instead of the hub's two, so 2× is about the floor). Client sockets \
+             server (one hop instead of the hub's two). Diagnostic: the raw server forwarding \
+             the browser's text to the same raw gateway through the gateway socket's channel, \
+             and the frame back through the browser's: the two hops with nothing else, the floor \
+             for any server that keeps a writer task per socket. Client sockets \
              and `chatcode_hub::serve` set TCP_NODELAY (without it, Nagle's algorithm holds the \
              echo frame behind the previous keystroke's `ack` until the browser's delayed ACK: \
              milliseconds).",
