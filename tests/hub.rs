@@ -532,6 +532,95 @@ async fn a_gateway_back_within_the_grace_is_never_recorded_offline() {
     assert!(detail["gateway"]["disconnected_at"].is_null(), "{detail}");
 }
 
+fn health(gateway_id: &str, cpu_percent: f64) -> Value {
+    json!({"type": "gateway.health", "schema_version": "1", "gateway_id": gateway_id,
+           "timestamp": "2026-11-22T03:00:00Z", "cpu_percent": cpu_percent,
+           "active_sessions": []})
+}
+
+/// The `status` of the next `gateway.status` a browser gets.
+async fn next_status(browser: &mut Client) -> String {
+    let status = browser.json_of("gateway.status").await;
+    status["status"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_hear_their_gateway_drop_come_back_and_go_offline() {
+    const OTHER: &str = "ses-hubtest00000000000002";
+    let world = World::new().await;
+    let gateway_id = world.vps.gateway_id.clone();
+    let mut gateway = world.gateway().await;
+    let mut first = world.browser(SESSION, Mode::ReadWrite, None).await;
+    answer(&mut gateway, snapshot_for).await;
+    first.json_of("session.snapshot").await;
+    let mut second = world.browser(OTHER, Mode::ReadOnly, None).await;
+    answer(&mut gateway, snapshot_for).await;
+    second.json_of("session.snapshot").await;
+
+    // The gateway's health reaches the browsers of every session, unchanged.
+    gateway.send(health(&gateway_id, 12.5)).await;
+    for browser in [&mut first, &mut second] {
+        let health = browser.json_of("gateway.health").await;
+        assert_eq!(health["cpu_percent"], 12.5, "{health}");
+    }
+
+    // It drops: reconnecting. Back inside the grace: connected, then its hello.
+    gateway.close().await;
+    for browser in [&mut first, &mut second] {
+        assert_eq!(next_status(browser).await, "reconnecting");
+    }
+    let gateway = world.gateway().await;
+    for browser in [&mut first, &mut second] {
+        let status = browser.json_of("gateway.status").await;
+        assert_eq!(
+            (status["gateway_id"].as_str(), status["status"].as_str()),
+            (Some(gateway_id.as_str()), Some("connected")),
+            "{status}"
+        );
+        assert_eq!(
+            browser.json_of("gateway.hello").await["gateway_id"],
+            *gateway_id
+        );
+    }
+
+    // It drops for longer than the grace (2 s in tests): reconnecting, then offline.
+    gateway.close().await;
+    for browser in [&mut first, &mut second] {
+        assert_eq!(next_status(browser).await, "reconnecting");
+        assert_eq!(next_status(browser).await, "offline");
+    }
+
+    // A browser attaching now hears so at once, and its input is refused.
+    let mut late = world.browser(SESSION, Mode::ReadWrite, None).await;
+    let status = late.json().await;
+    assert_eq!(
+        (status["type"].as_str(), status["status"].as_str()),
+        (Some("gateway.status"), Some("offline")),
+        "{status}"
+    );
+    late.send(
+        json!({"type": "session.input", "schema_version": "1", "session_id": SESSION,
+                     "data": "eA=="}),
+    )
+    .await;
+    assert_eq!(late.json_of("error").await["code"], "gateway_offline");
+
+    // When the gateway is back, its greeting's snapshot redraws every browser of the session.
+    let mut gateway = world.gateway().await;
+    gateway
+        .send(
+            json!({"type": "session.snapshot", "schema_version": "1", "session_id": SESSION,
+                     "content": "$ back", "cols": 80, "rows": 24}),
+        )
+        .await;
+    for browser in [&mut late, &mut first] {
+        assert_eq!(next_status(browser).await, "connected");
+        let snapshot = browser.json_of("session.snapshot").await;
+        assert_eq!(snapshot["content"], "$ back", "{snapshot}");
+    }
+    assert_eq!(next_status(&mut second).await, "connected");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_simulator_runs_a_session_through_the_hub_and_survives_a_restart() {
     use chatcode_gateway_sim::{Backoff, GatewaySim, SimConfig};

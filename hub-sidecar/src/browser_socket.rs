@@ -93,7 +93,7 @@ async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socke
     };
     hub.metrics.browsers(1);
     match gateway.attach(&ticket.session_id, subscriber, last_seq) {
-        Ok(Attached::Resumed) => {}
+        Ok(Attached::Resumed | Attached::GatewayAway) => {}
         Ok(Attached::NeedsSnapshot) => {
             request_snapshot(&hub, &gateway, &ticket.session_id, &outbox)
         }

@@ -16,10 +16,14 @@ use std::{
 
 use axum::extract::ws::Message;
 use bytes::Bytes;
-use chatcode_core::{protocol::HubMessage, ticket::Mode};
+use chatcode_core::{
+    protocol::{GatewayState, HubMessage},
+    ticket::Mode,
+};
 
 use crate::{
     app::GatewayOwner,
+    metrics::Metrics,
     outbox::{Outbox, PushError, close},
     relay::Relay,
     replay::{ReplayBuffer, Resume},
@@ -55,6 +59,9 @@ pub enum Attached {
     Resumed,
     /// It needs a snapshot first (a fresh attach, or frames were lost: a `gap` was sent).
     NeedsSnapshot,
+    /// The gateway is away: the browser was told so with a `gateway.status`, and the snapshots
+    /// of the gateway's greeting will reach it when it is back.
+    GatewayAway,
 }
 
 /// The connection a gateway currently has.
@@ -75,27 +82,40 @@ struct State {
     recorded_online: bool,
 }
 
+impl State {
+    /// Where the connection stands while no socket is linked; `None` when one is.
+    fn away(&self) -> Option<GatewayState> {
+        match (&self.link, self.recorded_online) {
+            (Some(_), _) => None,
+            (None, true) => Some(GatewayState::Reconnecting),
+            (None, false) => Some(GatewayState::Offline),
+        }
+    }
+}
+
 /// A gateway and everything attached to it.
 pub struct Gateway {
     /// The gateway's id.
     pub id: String,
     state: Mutex<State>,
+    metrics: Arc<Metrics>,
 }
 
 /// What replacing a gateway's socket did.
 pub struct Linked {
-    /// The socket it replaced, to be closed.
+    /// The socket it replaced, to be closed; `None` when the gateway was away.
     pub replaced: Option<Outbox>,
     /// Whether the app must now be told the gateway is connected (false inside the grace).
     pub record_connected: bool,
 }
 
 impl Gateway {
-    /// A gateway with no socket yet.
-    pub fn new(id: &str) -> Self {
+    /// A gateway with no socket yet; browsers it evicts are counted in `metrics`.
+    pub fn new(id: &str, metrics: Arc<Metrics>) -> Self {
         Self {
             id: id.to_owned(),
             state: Mutex::new(State::default()),
+            metrics,
         }
     }
 
@@ -114,19 +134,24 @@ impl Gateway {
         state.epoch += 1;
         let record_connected = !state.recorded_online;
         state.recorded_online = true;
+        if replaced.is_none() {
+            self.announce(&mut state, GatewayState::Connected);
+        }
         Linked {
             replaced,
             record_connected,
         }
     }
 
-    /// Forgets socket `conn_id` if it is still the current one; the epoch to hand to the grace
-    /// timer, or `None` when a newer socket already took over.
+    /// Forgets socket `conn_id` if it is still the current one (its browsers hear the gateway
+    /// is reconnecting); the epoch to hand to the grace timer, or `None` when a newer socket
+    /// already took over.
     pub fn unlink(&self, conn_id: u64) -> Option<u64> {
         let mut state = self.lock();
         if state.link.as_ref().is_some_and(|l| l.conn_id == conn_id) {
             state.link = None;
             state.epoch += 1;
+            self.announce(&mut state, GatewayState::Reconnecting);
             Some(state.epoch)
         } else {
             None
@@ -134,11 +159,12 @@ impl Gateway {
     }
 
     /// At the end of the grace: true when nothing reconnected since `epoch`, so the app must
-    /// be told the gateway is offline.
+    /// be told the gateway is offline (its browsers are told here).
     pub fn grace_over(&self, epoch: u64) -> bool {
         let mut state = self.lock();
         if state.epoch == epoch && state.link.is_none() && state.recorded_online {
             state.recorded_online = false;
+            self.announce(&mut state, GatewayState::Offline);
             true
         } else {
             false
@@ -170,27 +196,61 @@ impl Gateway {
     }
 
     /// An output frame from the gateway: kept for resumes and pushed to every browser of the
-    /// session. Browsers that cannot take it are closed (1013) and dropped; returns how many.
-    pub fn output(&self, session_id: &str, seq: u64, frame: Bytes) -> usize {
+    /// session. Browsers that cannot take it are closed (1013) and dropped.
+    pub fn output(&self, session_id: &str, seq: u64, frame: Bytes) {
         let mut state = self.lock();
         let session = state.sessions.entry(session_id.to_owned()).or_default();
-        if !session.replay.push(seq, frame.clone()) {
-            return 0;
+        if session.replay.push(seq, frame.clone()) {
+            self.deliver_all(&mut session.subscribers, &Message::Binary(frame));
         }
-        deliver_all(&mut session.subscribers, &Message::Binary(frame))
     }
 
-    /// A JSON event for every browser of a session; returns how many were evicted.
-    pub fn broadcast(&self, session_id: &str, text: &str) -> usize {
+    /// A JSON event for every browser of a session.
+    pub fn broadcast(&self, session_id: &str, text: &str) {
         let mut state = self.lock();
-        match state.sessions.get_mut(session_id) {
-            Some(session) => deliver_all(&mut session.subscribers, &Message::Text(text.into())),
-            None => 0,
+        if let Some(session) = state.sessions.get_mut(session_id) {
+            self.deliver_all(&mut session.subscribers, &Message::Text(text.into()));
         }
+    }
+
+    /// A JSON message for every browser of every session.
+    pub fn broadcast_all(&self, text: &str) {
+        self.broadcast_locked(&mut self.lock(), &Message::Text(text.into()));
+    }
+
+    fn broadcast_locked(&self, state: &mut State, message: &Message) {
+        for session in state.sessions.values_mut() {
+            self.deliver_all(&mut session.subscribers, message);
+        }
+    }
+
+    /// Tells every browser where the connection stands (under the lock, so two changes reach
+    /// everyone in the order they happened).
+    fn announce(&self, state: &mut State, status: GatewayState) {
+        let status = HubMessage::gateway_status(&self.id, status);
+        self.broadcast_locked(state, &Message::Text(status.to_json().into()));
+    }
+
+    /// Pushes `message` to every browser, dropping (and asking to close) those that cannot
+    /// keep up or have gone; those evicted for falling behind are counted.
+    fn deliver_all(&self, subscribers: &mut Vec<Subscriber>, message: &Message) {
+        subscribers.retain(|s| match s.outbox.push(message.clone()) {
+            Ok(()) => true,
+            Err(PushError::Full) => {
+                s.outbox.close(
+                    close::TRY_AGAIN_LATER,
+                    "too far behind: reconnect with last_seq",
+                );
+                self.metrics.evicted();
+                false
+            }
+            Err(PushError::Closed) => false,
+        });
     }
 
     /// Attaches a browser to a session. With `last_seq`, it first gets every frame after it
-    /// from the replay buffer, or a `gap` when they are gone.
+    /// from the replay buffer, or a `gap` when they are gone. While the gateway is away, it
+    /// is told so in the same breath, so no status change can slip in between.
     pub fn attach(
         &self,
         session_id: &str,
@@ -198,6 +258,7 @@ impl Gateway {
         last_seq: Option<u64>,
     ) -> Result<Attached, PushError> {
         let mut state = self.lock();
+        let away = state.away();
         let session = state.sessions.entry(session_id.to_owned()).or_default();
         let attached = match last_seq.map(|n| (n, session.replay.after(n))) {
             Some((_, Resume::Frames(frames))) => {
@@ -218,6 +279,19 @@ impl Gateway {
                 Attached::NeedsSnapshot
             }
             None => Attached::NeedsSnapshot,
+        };
+        let attached = match away {
+            Some(status) => {
+                let status = HubMessage::gateway_status(&self.id, status);
+                subscriber
+                    .outbox
+                    .push(Message::Text(status.to_json().into()))?;
+                match attached {
+                    Attached::NeedsSnapshot => Attached::GatewayAway,
+                    other => other,
+                }
+            }
+            None => attached,
         };
         session.subscribers.push(subscriber);
         Ok(attached)
@@ -307,23 +381,4 @@ impl Gateway {
             .map(|s| s.subscribers.len())
             .sum()
     }
-}
-
-/// Pushes `message` to every browser, dropping (and asking to close) those that cannot keep
-/// up or have gone; returns how many were evicted for falling behind.
-fn deliver_all(subscribers: &mut Vec<Subscriber>, message: &Message) -> usize {
-    let mut evicted = 0;
-    subscribers.retain(|s| match s.outbox.push(message.clone()) {
-        Ok(()) => true,
-        Err(PushError::Full) => {
-            s.outbox.close(
-                close::TRY_AGAIN_LATER,
-                "too far behind: reconnect with last_seq",
-            );
-            evicted += 1;
-            false
-        }
-        Err(PushError::Closed) => false,
-    });
-    evicted
 }

@@ -15,7 +15,7 @@ use axum::{
 use bytes::Bytes;
 use chatcode_core::{
     hub_events::HubEvent,
-    protocol::{Event, Incoming, MAX_TEXT_BYTES, frame, parse_event},
+    protocol::{Event, Incoming, MAX_TEXT_BYTES, frame, is_valid_gateway_id, parse_event},
     time::now_ms,
     token::parse_bearer,
 };
@@ -29,9 +29,6 @@ use crate::{
     relay::raw_json,
 };
 
-/// Longest gateway id accepted in `X-Gateway-Id`.
-const MAX_GATEWAY_ID: usize = 128;
-
 /// Authenticates the gateway, then upgrades.
 pub async fn connect(
     State(hub): State<Arc<Hub>>,
@@ -40,13 +37,7 @@ pub async fn connect(
 ) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let token = header("authorization").and_then(parse_bearer);
-    let gateway_id = header("x-gateway-id").filter(|id| {
-        !id.is_empty()
-            && id.len() <= MAX_GATEWAY_ID
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    });
+    let gateway_id = header("x-gateway-id").filter(|id| is_valid_gateway_id(id));
     let (Some(token), Some(gateway_id)) = (token, gateway_id) else {
         return HubError::Unauthorized("a gateway token and X-Gateway-Id are required".into())
             .into_response();
@@ -108,7 +99,7 @@ async fn serve(
             }
             Ok(Message::Binary(bytes)) => {
                 hub.metrics.received(bytes.len());
-                binary_frame(&hub, &gateway, bytes)
+                binary_frame(&gateway, bytes)
             }
             Ok(Message::Close(_)) => break,
             Ok(Message::Ping(_) | Message::Pong(_)) => Ok(()),
@@ -147,7 +138,7 @@ fn closed(hub: Arc<Hub>, gateway: Arc<Gateway>, conn_id: u64, outbox: &Outbox) {
 
 type Verdict = Result<(), (u16, &'static str)>;
 
-fn binary_frame(hub: &Hub, gateway: &Gateway, bytes: Bytes) -> Verdict {
+fn binary_frame(gateway: &Gateway, bytes: Bytes) -> Verdict {
     if bytes.len() > frame::MAX_FRAME_BYTES {
         return Err((close::TOO_BIG, "binary frame over 64 KiB"));
     }
@@ -156,10 +147,7 @@ fn binary_frame(hub: &Hub, gateway: &Gateway, bytes: Bytes) -> Verdict {
         Ok(_) => return Err((close::POLICY, "gateways send output frames only")),
         Err(_) => return Err((close::POLICY, "malformed binary frame")),
     };
-    let evicted = gateway.output(&session_id, seq, bytes);
-    for _ in 0..evicted {
-        hub.metrics.evicted();
-    }
+    gateway.output(&session_id, seq, bytes);
     Ok(())
 }
 
@@ -194,24 +182,25 @@ async fn text_frame(hub: &Hub, gateway: &Gateway, text: &str) -> Verdict {
         Event::GatewayHealth(_) => hub.recorder.offer(&gateway.id, recorded()),
         _ => {}
     }
-    route(hub, gateway, &event, text);
+    route(gateway, &event, text);
     Ok(())
 }
 
 /// Sends an event where it belongs: to the browser that asked for it, else (acks aside) to
-/// the browsers of its session. Relays take theirs on the way.
-fn route(hub: &Hub, gateway: &Gateway, event: &Event, text: &str) {
+/// the browsers of its session, or of every session for the gateway's hello and health.
+/// Relays take theirs on the way.
+fn route(gateway: &Gateway, event: &Event, text: &str) {
     if let Some(browser) = gateway.with_relay(|relay| relay.deliver(event, text)) {
         let _ = browser.push(Message::Text(text.into()));
         return;
     }
-    if matches!(event, Event::Ack(_)) {
-        return;
-    }
-    if let Some(session_id) = event.session_id() {
-        let evicted = gateway.broadcast(session_id, text);
-        for _ in 0..evicted {
-            hub.metrics.evicted();
+    match event {
+        Event::Ack(_) => {}
+        Event::GatewayHello(_) | Event::GatewayHealth(_) => gateway.broadcast_all(text),
+        _ => {
+            if let Some(session_id) = event.session_id() {
+                gateway.broadcast(session_id, text);
+            }
         }
     }
 }

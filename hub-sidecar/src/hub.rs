@@ -57,7 +57,7 @@ impl Hub {
     pub fn gateway(&self, id: &str) -> Arc<Gateway> {
         self.lock()
             .entry(id.to_owned())
-            .or_insert_with(|| Arc::new(Gateway::new(id)))
+            .or_insert_with(|| Arc::new(Gateway::new(id, self.metrics.clone())))
             .clone()
     }
 

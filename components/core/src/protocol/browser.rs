@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Body, Command, Event, ProtocolError, SessionAck, SessionInput, SessionResize, SnapshotRequest,
-    clip, decode_data, is_valid_request_id, is_valid_session_id, message_enum, open_text,
+    clip, decode_data, is_valid_gateway_id, is_valid_request_id, is_valid_session_id, message_enum,
+    open_text,
 };
 
 message_enum! {
@@ -183,6 +184,8 @@ message_enum! {
         Error(HubError) = "error",
         /// Output frames were lost; a snapshot follows.
         Gap(Gap) = "gap",
+        /// The session's gateway connected, dropped or went offline.
+        GatewayStatus(GatewayStatus) = "gateway.status",
     }
 }
 
@@ -207,6 +210,14 @@ impl HubMessage {
         })
     }
 
+    /// A `gateway.status` for `gateway_id`.
+    pub fn gateway_status(gateway_id: &str, status: GatewayState) -> Self {
+        HubMessage::GatewayStatus(GatewayStatus {
+            gateway_id: gateway_id.to_owned(),
+            status,
+        })
+    }
+
     fn validate(&self) -> Result<(), &'static str> {
         match self {
             HubMessage::Pong(Pong {
@@ -221,6 +232,9 @@ impl HubMessage {
             }
             HubMessage::Gap(g) if !is_valid_session_id(&g.session_id) => {
                 Err("session_id must be 1 to 255 characters of [A-Za-z0-9_-]")
+            }
+            HubMessage::GatewayStatus(g) if !is_valid_gateway_id(&g.gateway_id) => {
+                Err("gateway_id must be 1 to 128 characters of [A-Za-z0-9_-]")
             }
             _ => Ok(()),
         }
@@ -268,10 +282,34 @@ pub struct Gap {
     pub to_seq: u64,
 }
 
+/// Hub `gateway.status`: the connection of the gateway a browser's session runs on, sent to
+/// every browser of that gateway when it changes, and on attach while it is not connected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayStatus {
+    /// The gateway.
+    pub gateway_id: String,
+    /// Where its connection stands.
+    pub status: GatewayState,
+}
+
+/// A gateway's connection as the hub sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayState {
+    /// Its socket is linked: input is forwarded, output flows.
+    Connected,
+    /// Its socket dropped; the hub waits out the reconnect grace (30 s) before it counts as
+    /// offline. Snapshots follow when it is back.
+    Reconnecting,
+    /// It stayed away past the grace.
+    Offline,
+}
+
 /// A JSON text frame a browser receives: the hub's own message or a forwarded gateway event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToBrowser {
-    /// `pong`, `error` or `gap`.
+    /// `pong`, `error`, `gap` or `gateway.status`.
     Hub(HubMessage),
     /// A gateway event.
     Event(Event),

@@ -16,8 +16,9 @@ mod event;
 pub mod frame;
 
 pub use browser::{
-    BrowserAck, BrowserInput, BrowserMessage, BrowserResize, BrowserSnapshot, Gap, HubError,
-    HubMessage, Ping, Pong, ToBrowser, parse_browser_message, parse_to_browser,
+    BrowserAck, BrowserInput, BrowserMessage, BrowserResize, BrowserSnapshot, Gap, GatewayState,
+    GatewayStatus, HubError, HubMessage, Ping, Pong, ToBrowser, parse_browser_message,
+    parse_to_browser,
 };
 pub use command::{
     Agent, AgentConfig, AgentsInstall, Command, FileCancel, FileDownload, FileUploadBegin,
@@ -120,6 +121,18 @@ pub fn decode_data(data: &str) -> Option<Vec<u8>> {
 pub fn is_valid_session_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= frame::MAX_SESSION_ID_BYTES
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Longest gateway id (as the hub accepts it in `X-Gateway-Id`).
+pub const MAX_GATEWAY_ID_BYTES: usize = 128;
+
+/// Whether `id` is a gateway id we accept: 1–128 characters of `[A-Za-z0-9_-]`.
+pub fn is_valid_gateway_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_GATEWAY_ID_BYTES
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')

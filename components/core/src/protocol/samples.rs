@@ -302,5 +302,8 @@ pub fn hub_messages() -> Vec<HubMessage> {
             from_seq: 10,
             to_seq: 42,
         }),
+        HubMessage::gateway_status("gw-1", GatewayState::Connected),
+        HubMessage::gateway_status("gw-1", GatewayState::Reconnecting),
+        HubMessage::gateway_status("gw_2-x", GatewayState::Offline),
     ]
 }

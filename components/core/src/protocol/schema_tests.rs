@@ -75,7 +75,7 @@ fn check(folder: &str, instance: &Value) -> Result<(), Vec<String>> {
 #[test]
 fn schemas_are_valid_draft_2020_12() {
     let schemas = schemas();
-    assert_eq!(schemas.len(), 42);
+    assert_eq!(schemas.len(), 43);
     for ((folder, type_name), schema) in &schemas {
         let at = format!("{folder}/{type_name}.json");
         assert!(jsonschema::meta::validate(schema).is_ok(), "{at}");
