@@ -227,8 +227,16 @@ impl Gateway {
     /// Tells every browser where the connection stands (under the lock, so two changes reach
     /// everyone in the order they happened).
     fn announce(&self, state: &mut State, status: GatewayState) {
-        let status = HubMessage::gateway_status(&self.id, status);
-        self.broadcast_locked(state, &Message::Text(status.to_json().into()));
+        self.broadcast_locked(state, &self.status_message(status));
+    }
+
+    /// The `gateway.status` browsers get for `status`.
+    fn status_message(&self, status: GatewayState) -> Message {
+        Message::Text(
+            HubMessage::gateway_status(&self.id, status)
+                .to_json()
+                .into(),
+        )
     }
 
     /// Pushes `message` to every browser, dropping (and asking to close) those that cannot
@@ -282,10 +290,7 @@ impl Gateway {
         };
         let attached = match away {
             Some(status) => {
-                let status = HubMessage::gateway_status(&self.id, status);
-                subscriber
-                    .outbox
-                    .push(Message::Text(status.to_json().into()))?;
+                subscriber.outbox.push(self.status_message(status))?;
                 match attached {
                     Attached::NeedsSnapshot => Attached::GatewayAway,
                     other => other,
