@@ -107,9 +107,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         return Err(e);
     }
     tracing::info!(environment = %args.environment, data = %args.data_dir.display(), "chatcode is up");
+    let shutdown = chatcode_runtime::cli::shutdown_signal();
     println!("Serving http://{addr}");
     println!("Hub listening on http://{}", hub.addr);
-    chatcode_runtime::cli::shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down");
     hub.shutdown().await;
     serving.shutdown().await;

@@ -74,31 +74,39 @@ async fn main() -> anyhow::Result<()> {
         Some(tls) => (chatcode_hub::serve_tls(config, listener, tls)?, "https"),
         None => (chatcode_hub::serve(config, listener)?, "http"),
     };
+    let shutdown = shutdown_signal();
     println!("Hub listening on {scheme}://{}", serving.addr);
-    shutdown_signal().await;
+    shutdown.await;
     serving.shutdown().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Listens for SIGINT (Ctrl-C) and, on Unix, SIGTERM from the moment it is called, and
+/// resolves on the first of them. Call it before announcing that the process serves: a signal
+/// that arrives before the listeners exist takes the default action and kills the process.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let listeners = signal(SignalKind::interrupt()).and_then(|interrupt| {
+            signal(SignalKind::terminate()).map(|terminate| (interrupt, terminate))
+        });
+        async move {
+            match listeners {
+                Ok((mut interrupt, mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -59,8 +59,9 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let serving = runtime.serve(listener)?;
+    let shutdown = chatcode_runtime::cli::shutdown_signal();
     println!("Serving http://{}", serving.local_addr());
-    chatcode_runtime::cli::shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down");
     serving.shutdown().await;
     Ok(())
