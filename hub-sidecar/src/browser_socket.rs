@@ -17,7 +17,8 @@ use axum::{
 };
 use chatcode_core::{
     protocol::{
-        BrowserMessage, Command, HubMessage, MAX_TEXT_BYTES, SnapshotRequest, parse_browser_message,
+        BrowserMessage, Command, HubMessage, MAX_TEXT_BYTES, SnapshotRequest, error_code,
+        parse_browser_message,
     },
     ticket::{self, AttachTicket, TicketError},
     time::now_ms,
@@ -152,7 +153,7 @@ fn text_message(
     };
     let message = match parse_browser_message(text) {
         Ok(message) => message,
-        Err(e) => return refuse("invalid_message", &e.to_string(), None),
+        Err(e) => return refuse(error_code::INVALID_MESSAGE, &e.to_string(), None),
     };
     let request_id = message.request_id().map(str::to_owned);
     if let BrowserMessage::Ping(ping) = &message {
@@ -161,18 +162,22 @@ fn text_message(
     }
     if message.session_id() != Some(ticket.session_id.as_str()) {
         return refuse(
-            "wrong_session",
+            error_code::WRONG_SESSION,
             "this socket is attached to another session",
             request_id,
         );
     }
     if message.needs_write() {
         if !ticket.mode.can_write() {
-            return refuse("read_only", "this ticket is read-only", request_id);
+            return refuse(
+                error_code::READ_ONLY,
+                "this ticket is read-only",
+                request_id,
+            );
         }
         if !gateway.take_lease(&ticket.session_id, subscriber_id) {
             return refuse(
-                "writer_busy",
+                error_code::WRITER_BUSY,
                 "another browser is typing in this session; try again in 30 s",
                 request_id,
             );
@@ -195,13 +200,13 @@ fn forward(
 ) -> Result<(), (&'static str, &'static str, String)> {
     let request_id = command.request_id().to_owned();
     if !gateway.with_relay(|relay| relay.begin_for_browser(&command, outbox.clone())) {
-        return Err(("busy", "too many commands in flight", request_id));
+        return Err((error_code::BUSY, "too many commands in flight", request_id));
     }
     gateway
         .send(Message::Text(command.to_json().into()))
         .map_err(|_| {
             (
-                "gateway_offline",
+                error_code::GATEWAY_OFFLINE,
                 "the gateway is not connected",
                 request_id,
             )

@@ -162,6 +162,7 @@ async fn text_frame(hub: &Hub, gateway: &Gateway, text: &str) -> Verdict {
             return Ok(());
         }
         Err(e) => {
+            hub.metrics.invalid_event();
             tracing::warn!(gateway_id = %gateway.id, "ignoring an invalid event: {e}");
             return Ok(());
         }
@@ -174,6 +175,11 @@ async fn text_frame(hub: &Hub, gateway: &Gateway, text: &str) -> Verdict {
     match &event {
         Event::GatewayHello(hello) if hello.gateway_id != gateway.id => {
             return Err((close::POLICY, "gateway.hello names another gateway"));
+        }
+        Event::GatewayHealth(health) if health.gateway_id != gateway.id => {
+            hub.metrics.invalid_event();
+            tracing::warn!(gateway_id = %gateway.id, "ignoring a health report of another gateway");
+            return Ok(());
         }
         Event::GatewayHello(_)
         | Event::SessionStarted(_)

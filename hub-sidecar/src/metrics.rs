@@ -19,6 +19,7 @@ pub struct Metrics {
     messages_out: AtomicU64,
     bytes_out: AtomicU64,
     evictions: AtomicU64,
+    invalid_events: AtomicU64,
     relay_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     relay_count: AtomicU64,
     relay_micros: AtomicU64,
@@ -56,6 +57,11 @@ impl Metrics {
     /// A browser was closed for not keeping up.
     pub fn evicted(&self) {
         self.evictions.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A gateway sent an event that breaks the protocol's limits; it was ignored.
+    pub fn invalid_event(&self) {
+        self.invalid_events.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A relayed command was answered after `took`.
@@ -122,6 +128,12 @@ impl Metrics {
             "counter",
             "Browsers closed for falling behind.",
             load(&self.evictions),
+        );
+        line(
+            "chatcode_hub_gateway_events_invalid_total",
+            "counter",
+            "Gateway events ignored for breaking the protocol's limits.",
+            load(&self.invalid_events),
         );
         let name = "chatcode_hub_relay_seconds";
         let _ = writeln!(

@@ -19,21 +19,8 @@ use crate::metrics::Metrics;
 /// Most bytes written between two flushes.
 const MAX_BATCH_BYTES: usize = 256 * 1024;
 
-/// WebSocket close codes the hub uses.
-pub mod close {
-    /// Normal closure (idle browser).
-    pub const NORMAL: u16 = 1000;
-    /// The hub is shutting down: reconnect (elsewhere).
-    pub const GOING_AWAY: u16 = 1001;
-    /// Malformed frame or a message that breaks the protocol's rules.
-    pub const POLICY: u16 = 1008;
-    /// A message over the size limit.
-    pub const TOO_BIG: u16 = 1009;
-    /// The peer cannot keep up: reconnect and resume.
-    pub const TRY_AGAIN_LATER: u16 = 1013;
-    /// A newer connection of the same gateway replaced this one.
-    pub const REPLACED: u16 = 4000;
-}
+/// WebSocket close codes the hub uses (named in the core crate, for the clients too).
+pub use chatcode_core::protocol::close;
 
 /// How a socket's queue is sized.
 #[derive(Debug, Clone, Copy)]
