@@ -732,3 +732,49 @@ async fn idle_browsers_are_closed_and_active_ones_are_not() {
     gateway.output(SESSION, 0, b"still attached").await;
     assert_eq!(busy.frame().await, (0, b"still attached".to_vec()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_health_storm_is_coalesced_and_a_gateway_flooding_session_events_is_closed() {
+    let world = World::with(|config| {
+        config.event_queue.rate = chatcode_hub::Rate {
+            per_second: 1.0,
+            burst: 20.0,
+        };
+    })
+    .await;
+    let gateway_id = world.vps.gateway_id.clone();
+    let mut gateway = world.gateway().await;
+
+    // Health at full speed: recorded as the newest report, never a reason to close.
+    for n in 0..2000 {
+        gateway.send(health(&gateway_id, f64::from(n))).await;
+    }
+    world
+        .wait_for_vps("the newest health", |d| {
+            d["gateway"]["health"]["cpu_percent"] == 1999.0
+        })
+        .await;
+
+    // Session events past the cap: the socket is closed with 1008.
+    for n in 0..100 {
+        gateway
+            .send(json!({"type": "session.error", "schema_version": "1",
+                         "session_id": SESSION, "error": format!("boom {n}")}))
+            .await;
+    }
+    assert_eq!(gateway.closed().await, Some(1008));
+    let metrics = reqwest::get(format!("http://{}/metrics", world.hub_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("chatcode_hub_gateways_flooding_closed_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("chatcode_hub_events_coalesced_total 0\n"),
+        "{metrics}"
+    );
+}

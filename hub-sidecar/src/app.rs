@@ -7,7 +7,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chatcode_core::hub_events::EventBatch;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -96,11 +95,13 @@ impl AppClient {
         }
     }
 
-    /// `POST /internal/gateways/:id/events`.
-    pub async fn record(&self, gateway_id: &str, batch: &EventBatch) -> Result<(), AppError> {
+    /// `POST /internal/gateways/:id/events` with a batch's JSON `body`
+    /// ([`chatcode_core::hub_events::EventBatch`]).
+    pub async fn record(&self, gateway_id: &str, body: Vec<u8>) -> Result<(), AppError> {
         let response = self
             .post(&format!("/internal/gateways/{gateway_id}/events"))
-            .json(batch)
+            .header("content-type", "application/json")
+            .body(body)
             .send()
             .await
             .map_err(|e| AppError::Unreachable(e.to_string()))?;

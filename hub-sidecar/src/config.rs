@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::outbox::QueueLimits;
+use crate::{event_queue::QueueCaps, outbox::QueueLimits};
 
 /// A hub's configuration.
 #[derive(Debug, Clone)]
@@ -17,6 +17,8 @@ pub struct HubConfig {
     pub browser_queue: QueueLimits,
     /// Each gateway socket's outbound queue.
     pub gateway_queue: QueueLimits,
+    /// Each gateway's events on their way to the app.
+    pub event_queue: QueueCaps,
 }
 
 /// The hub's clocks.
@@ -75,6 +77,7 @@ impl HubConfig {
                 bytes: 16 * 1024 * 1024,
                 write_timeout: Duration::from_secs(10),
             },
+            event_queue: QueueCaps::default(),
         }
     }
 }

@@ -17,12 +17,14 @@ use std::{
 use axum::extract::ws::Message;
 use bytes::Bytes;
 use chatcode_core::{
+    hub_events::HubEvent,
     protocol::{GatewayState, HubMessage},
     ticket::Mode,
 };
 
 use crate::{
     app::GatewayOwner,
+    event_queue::{EventQueue, Offered, QueueCaps, Source},
     metrics::Metrics,
     outbox::{Outbox, PushError, close},
     relay::Relay,
@@ -98,6 +100,9 @@ pub struct Gateway {
     /// The gateway's id.
     pub id: String,
     state: Mutex<State>,
+    /// Its events on their way to the app, behind a lock of their own so recording never
+    /// contends with output.
+    events: Mutex<EventQueue>,
     metrics: Arc<Metrics>,
 }
 
@@ -110,17 +115,46 @@ pub struct Linked {
 }
 
 impl Gateway {
-    /// A gateway with no socket yet; browsers it evicts are counted in `metrics`.
-    pub fn new(id: &str, metrics: Arc<Metrics>) -> Self {
+    /// A gateway with no socket yet, whose events queue within `caps`; browsers it evicts
+    /// are counted in `metrics`.
+    pub fn new(id: &str, caps: QueueCaps, metrics: Arc<Metrics>) -> Self {
         Self {
             id: id.to_owned(),
             state: Mutex::new(State::default()),
+            events: Mutex::new(EventQueue::new(caps)),
             metrics,
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn events(&self) -> MutexGuard<'_, EventQueue> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues an event for the app; true when nothing delivers the queue yet, so the caller
+    /// must start a delivery (which then owns the queue until [`Gateway::take_batch`] finds
+    /// it empty).
+    pub fn queue_event(&self, event: &HubEvent, source: Source) -> (Offered, bool) {
+        let mut queue = self.events();
+        let offered = queue.offer(event, source);
+        let start = offered.queued && !queue.flushing;
+        if start {
+            queue.flushing = true;
+        }
+        (offered, start)
+    }
+
+    /// The next batch to post; `None` when the queue is empty, and then its delivery is over.
+    pub fn take_batch(&self) -> Option<(Vec<u8>, usize)> {
+        let mut queue = self.events();
+        let batch = queue.take_batch();
+        if batch.is_none() {
+            queue.flushing = false;
+        }
+        batch
     }
 
     /// Makes `outbox` the gateway's socket.
@@ -359,10 +393,16 @@ impl Gateway {
     /// Whether nothing refers to this gateway any more (no socket, no browser, nothing to
     /// tell the app), so the hub may forget it.
     pub fn is_unused(&self) -> bool {
-        let state = self.lock();
-        state.link.is_none()
-            && !state.recorded_online
-            && state.sessions.values().all(|s| s.subscribers.is_empty())
+        let idle = {
+            let state = self.lock();
+            state.link.is_none()
+                && !state.recorded_online
+                && state.sessions.values().all(|s| s.subscribers.is_empty())
+        };
+        idle && {
+            let queue = self.events();
+            queue.is_empty() && !queue.flushing
+        }
     }
 
     /// Closes every socket with `code` (shutdown).

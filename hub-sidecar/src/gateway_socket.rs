@@ -23,10 +23,10 @@ use futures::StreamExt;
 
 use crate::{
     errors::HubError,
+    event_queue::{Offered, Source},
     gateway::Gateway,
     hub::Hub,
     outbox::{Outbox, close, spawn_writer},
-    relay::raw_json,
 };
 
 /// Authenticates the gateway, then upgrades.
@@ -80,9 +80,8 @@ async fn serve(
     hub.metrics.gateways(1);
     tracing::info!(gateway_id = %gateway.id, "gateway connected");
     if linked.record_connected {
-        hub.recorder
-            .record(&gateway.id, HubEvent::Connected { at: now_ms() })
-            .await;
+        let connected = HubEvent::Connected { at: now_ms() };
+        hub.recorder.record(&gateway, connected, Source::Hub);
     }
 
     loop {
@@ -95,7 +94,7 @@ async fn serve(
         let verdict = match message {
             Ok(Message::Text(text)) => {
                 hub.metrics.received(text.len());
-                text_frame(&hub, &gateway, text.as_str()).await
+                text_frame(&hub, &gateway, text.as_str())
             }
             Ok(Message::Binary(bytes)) => {
                 hub.metrics.received(bytes.len());
@@ -129,9 +128,8 @@ fn closed(hub: Arc<Hub>, gateway: Arc<Gateway>, conn_id: u64, outbox: &Outbox) {
     tokio::spawn(async move {
         tokio::time::sleep(hub.config.timers.gateway_grace).await;
         if gateway.grace_over(epoch) {
-            hub.recorder
-                .record(&gateway.id, HubEvent::Disconnected { at: gone_at })
-                .await;
+            let gone = HubEvent::Disconnected { at: gone_at };
+            hub.recorder.record(&gateway, gone, Source::Hub);
         }
     });
 }
@@ -151,7 +149,7 @@ fn binary_frame(gateway: &Gateway, bytes: Bytes) -> Verdict {
     Ok(())
 }
 
-async fn text_frame(hub: &Hub, gateway: &Gateway, text: &str) -> Verdict {
+fn text_frame(hub: &Hub, gateway: &Arc<Gateway>, text: &str) -> Verdict {
     if text.len() > MAX_TEXT_BYTES {
         return Err((close::TOO_BIG, "text frame over 1 MiB"));
     }
@@ -167,12 +165,15 @@ async fn text_frame(hub: &Hub, gateway: &Gateway, text: &str) -> Verdict {
             return Ok(());
         }
     };
-    // The app keeps events as the gateway sent them; only those it records are re-read.
-    let recorded = || HubEvent::Gateway {
-        at: now_ms(),
-        event: raw_json(text),
+    // Recorded as parsed: within the protocol's limits, without fields the app ignores.
+    let record = || {
+        let recorded = HubEvent::Gateway {
+            at: now_ms(),
+            event: serde_json::to_value(&event).unwrap_or_default(),
+        };
+        hub.recorder.record(gateway, recorded, Source::Gateway)
     };
-    match &event {
+    let offered = match &event {
         Event::GatewayHello(hello) if hello.gateway_id != gateway.id => {
             return Err((close::POLICY, "gateway.hello names another gateway"));
         }
@@ -182,13 +183,17 @@ async fn text_frame(hub: &Hub, gateway: &Gateway, text: &str) -> Verdict {
             return Ok(());
         }
         Event::GatewayHello(_)
+        | Event::GatewayHealth(_)
         | Event::SessionStarted(_)
         | Event::SessionEnded(_)
-        | Event::SessionError(_) => hub.recorder.record(&gateway.id, recorded()).await,
-        Event::GatewayHealth(_) => hub.recorder.offer(&gateway.id, recorded()),
-        _ => {}
-    }
+        | Event::SessionError(_) => record(),
+        _ => Offered::default(),
+    };
     route(gateway, &event, text);
+    if offered.flooding {
+        hub.metrics.flooder_closed();
+        return Err((close::POLICY, "events past the gateway's cap"));
+    }
     Ok(())
 }
 

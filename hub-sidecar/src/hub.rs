@@ -20,7 +20,7 @@ pub struct Hub {
     pub config: HubConfig,
     /// The app's internal routes.
     pub app: Arc<AppClient>,
-    /// Batches events to the app.
+    /// Delivers each gateway's events to the app.
     pub recorder: Recorder,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
@@ -37,12 +37,13 @@ impl Hub {
             &config.hub_secret,
             config.timers.auth_cache,
         ));
-        let recorder = Recorder::spawn(app.clone(), config.timers.event_flush);
+        let metrics = Arc::new(Metrics::default());
+        let recorder = Recorder::new(app.clone(), metrics.clone(), config.timers.event_flush);
         Arc::new(Self {
             config,
             app,
             recorder,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             gateways: Mutex::new(HashMap::new()),
             ids: AtomicU64::new(1),
             started: Instant::now(),
@@ -57,7 +58,13 @@ impl Hub {
     pub fn gateway(&self, id: &str) -> Arc<Gateway> {
         self.lock()
             .entry(id.to_owned())
-            .or_insert_with(|| Arc::new(Gateway::new(id, self.metrics.clone())))
+            .or_insert_with(|| {
+                Arc::new(Gateway::new(
+                    id,
+                    self.config.event_queue,
+                    self.metrics.clone(),
+                ))
+            })
             .clone()
     }
 

@@ -12,11 +12,13 @@ mod browser_socket;
 mod commands;
 pub mod config;
 mod errors;
+mod event_queue;
 mod gateway;
 mod gateway_socket;
 pub mod hub;
 pub mod metrics;
 pub mod outbox;
+mod rate;
 mod recorder;
 mod relay;
 pub mod replay;
@@ -36,7 +38,9 @@ use serde_json::json;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 pub use config::{HubConfig, Timers};
+pub use event_queue::QueueCaps;
 pub use hub::Hub;
+pub use rate::Rate;
 
 /// The hub's routes.
 pub fn router(hub: Arc<Hub>) -> Router {

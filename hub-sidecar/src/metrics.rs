@@ -6,6 +6,8 @@ use std::{
     time::Duration,
 };
 
+use crate::event_queue::Offered;
+
 /// Upper bounds (seconds) of the relay latency histogram's buckets.
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 10.0];
 
@@ -20,6 +22,12 @@ pub struct Metrics {
     bytes_out: AtomicU64,
     evictions: AtomicU64,
     invalid_events: AtomicU64,
+    events_recorded: AtomicU64,
+    events_coalesced: AtomicU64,
+    events_dropped_full: AtomicU64,
+    events_refused: AtomicU64,
+    app_errors: AtomicU64,
+    flooders_closed: AtomicU64,
     relay_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     relay_count: AtomicU64,
     relay_micros: AtomicU64,
@@ -62,6 +70,37 @@ impl Metrics {
     /// A gateway sent an event that breaks the protocol's limits; it was ignored.
     pub fn invalid_event(&self) {
         self.invalid_events.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What the recorder did with an offered event.
+    pub fn events_offered(&self, offered: &Offered) {
+        if offered.coalesced {
+            self.events_coalesced.fetch_add(1, Ordering::Relaxed);
+        }
+        self.events_dropped_full
+            .fetch_add(offered.dropped_health, Ordering::Relaxed);
+    }
+
+    /// The app recorded `count` events.
+    pub fn events_recorded(&self, count: usize) {
+        self.events_recorded
+            .fetch_add(count as u64, Ordering::Relaxed);
+    }
+
+    /// The app refused a batch of `count` events (a 4xx): they are dropped.
+    pub fn events_refused(&self, count: usize) {
+        self.events_refused
+            .fetch_add(count as u64, Ordering::Relaxed);
+    }
+
+    /// A call to the app failed (no answer, 5xx); it is retried.
+    pub fn app_error(&self) {
+        self.app_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A gateway was closed for sending events past its cap.
+    pub fn flooder_closed(&self) {
+        self.flooders_closed.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A relayed command was answered after `took`.
@@ -134,6 +173,42 @@ impl Metrics {
             "counter",
             "Gateway events ignored for breaking the protocol's limits.",
             load(&self.invalid_events),
+        );
+        line(
+            "chatcode_hub_events_recorded_total",
+            "counter",
+            "Gateway and connection events the app recorded.",
+            load(&self.events_recorded),
+        );
+        line(
+            "chatcode_hub_events_coalesced_total",
+            "counter",
+            "Health reports replaced by a newer one before they were recorded.",
+            load(&self.events_coalesced),
+        );
+        line(
+            "chatcode_hub_events_dropped_total",
+            "counter",
+            "Health reports dropped because their gateway's event queue was full.",
+            load(&self.events_dropped_full),
+        );
+        line(
+            "chatcode_hub_events_refused_total",
+            "counter",
+            "Events in batches the app refused (HTTP 4xx): never recorded.",
+            load(&self.events_refused),
+        );
+        line(
+            "chatcode_hub_app_errors_total",
+            "counter",
+            "Calls to the app that failed and were retried.",
+            load(&self.app_errors),
+        );
+        line(
+            "chatcode_hub_gateways_flooding_closed_total",
+            "counter",
+            "Gateway sockets closed (1008) for sending events past their cap.",
+            load(&self.flooders_closed),
         );
         let name = "chatcode_hub_relay_seconds";
         let _ = writeln!(
