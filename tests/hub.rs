@@ -736,7 +736,7 @@ async fn idle_browsers_are_closed_and_active_ones_are_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_health_storm_is_coalesced_and_a_gateway_flooding_session_events_is_closed() {
     let world = World::with(|config| {
-        config.event_queue.rate = chatcode_hub::Rate {
+        config.limits.event_queue.rate = chatcode_hub::Rate {
             per_second: 1.0,
             burst: 20.0,
         };

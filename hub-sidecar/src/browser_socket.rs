@@ -28,9 +28,11 @@ use serde::Deserialize;
 
 use crate::{
     errors::HubError,
-    gateway::{Attached, Gateway, Subscriber},
+    gateway::{AttachError, Attached, Gateway},
     hub::Hub,
     outbox::{Outbox, close, spawn_writer},
+    rate::TokenBucket,
+    session_hub::Subscriber,
 };
 
 /// Bytes tungstenite reads at a time from a browser (its default, 128 KiB, is zero-filled per
@@ -72,12 +74,22 @@ pub async fn attach(
     if ticket.vps_id != vps_id || ticket.session_id != query.session_id {
         return HubError::Forbidden("the ticket is for another VPS or session").into_response();
     }
+    if !hub.gateway(&ticket.gateway_id).has_room(&ticket.session_id) {
+        return HubError::Unavailable("this session has the most browsers the hub allows")
+            .into_response();
+    }
+    let Some(permit) = hub.socket_permit() else {
+        return HubError::Unavailable("the hub is at its socket limit").into_response();
+    };
     let last_seq = query.last_seq;
     upgrade
         .max_message_size(MAX_TEXT_BYTES + 64 * 1024)
         // Browsers send small messages: a small read buffer keeps an idle socket cheap.
         .read_buffer_size(BROWSER_READ_BUFFER)
-        .on_upgrade(move |socket| serve(hub, ticket, last_seq, socket))
+        .on_upgrade(move |socket| async move {
+            serve(hub, ticket, last_seq, socket).await;
+            drop(permit);
+        })
 }
 
 async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socket: WebSocket) {
@@ -98,8 +110,14 @@ async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socke
         Ok(Attached::NeedsSnapshot) => {
             request_snapshot(&hub, &gateway, &ticket.session_id, &outbox)
         }
-        Err(_) => outbox.close(close::TRY_AGAIN_LATER, "too much to replay at once"),
+        Err(AttachError::AtCapacity) => {
+            outbox.close(close::TRY_AGAIN_LATER, "the session has its most browsers");
+        }
+        Err(AttachError::Queue(_)) => {
+            outbox.close(close::TRY_AGAIN_LATER, "too much to replay at once");
+        }
     }
+    let mut allowance = TokenBucket::new(hub.config.limits.browser_input);
     let pinger = tokio::spawn(ping(outbox.clone(), hub.config.timers.browser_ping));
 
     loop {
@@ -109,10 +127,24 @@ async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socke
             () = outbox.closed() => None,
         };
         let Some(message) = message else { break };
-        last_active.store(hub.clock_ms(), Ordering::Relaxed);
         let verdict = match message {
             Ok(Message::Text(text)) => {
-                text_message(&hub, &gateway, &ticket, id, &outbox, text.as_str())
+                // Only what the browser sends counts as activity: its pongs are automatic.
+                last_active.store(hub.clock_ms(), Ordering::Relaxed);
+                if text.len() > MAX_TEXT_BYTES {
+                    Err((close::TOO_BIG, "text message over 1 MiB"))
+                } else if allowance.take(text.len() as f64) {
+                    text_message(&hub, &gateway, &ticket, id, &outbox, text.as_str())
+                } else {
+                    hub.metrics.input_limited();
+                    refuse(
+                        &outbox,
+                        error_code::RATE_LIMITED,
+                        "too much input: this message was dropped",
+                        None,
+                    );
+                    Ok(())
+                }
             }
             Ok(Message::Binary(_)) => Err((close::POLICY, "browsers send JSON text messages only")),
             Ok(Message::Close(_)) => break,
@@ -143,12 +175,8 @@ fn text_message(
     outbox: &Outbox,
     text: &str,
 ) -> Verdict {
-    if text.len() > MAX_TEXT_BYTES {
-        return Err((close::TOO_BIG, "text message over 1 MiB"));
-    }
     let refuse = |code: &str, message: &str, request_id: Option<String>| {
-        let error = HubMessage::error(code, message, request_id);
-        let _ = outbox.push(Message::Text(error.to_json().into()));
+        refuse(outbox, code, message, request_id);
         Ok(())
     };
     let message = match parse_browser_message(text) {
@@ -192,6 +220,12 @@ fn text_message(
     )
 }
 
+/// Tells the browser why its message was not carried out (dropped if its queue is full).
+fn refuse(outbox: &Outbox, code: &str, message: &str, request_id: Option<String>) {
+    let error = HubMessage::error(code, message, request_id);
+    let _ = outbox.push(Message::Text(error.to_json().into()));
+}
+
 /// Sends a browser's command to the gateway; its ack and answer come back to `outbox`.
 fn forward(
     gateway: &Gateway,
@@ -220,8 +254,7 @@ fn request_snapshot(hub: &Hub, gateway: &Gateway, session_id: &str, outbox: &Out
         session_id: session_id.to_owned(),
     });
     if let Err((code, message, request_id)) = forward(gateway, command, outbox) {
-        let error = HubMessage::error(code, message, Some(request_id));
-        let _ = outbox.push(Message::Text(error.to_json().into()));
+        refuse(outbox, code, message, Some(request_id));
     }
 }
 

@@ -7,10 +7,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -19,39 +16,32 @@ use bytes::Bytes;
 use chatcode_core::{
     hub_events::HubEvent,
     protocol::{GatewayState, HubMessage},
-    ticket::Mode,
 };
 
 use crate::{
     app::GatewayOwner,
-    event_queue::{EventQueue, Offered, QueueCaps, Source},
+    config::Limits,
+    event_queue::{EventQueue, Offered, Source},
     metrics::Metrics,
-    outbox::{Outbox, PushError, close},
+    outbox::{Outbox, PushError},
     relay::Relay,
-    replay::{ReplayBuffer, Resume},
+    replay::Resume,
+    session_hub::{Release, SessionHub, Subscriber},
 };
 
-/// How long a writer keeps the session to itself after its last keystroke.
-pub const WRITER_LEASE: Duration = Duration::from_secs(30);
-
-/// A browser attached to a session.
-pub struct Subscriber {
-    /// Unique per hub.
-    pub id: u64,
-    /// Its socket's queue.
-    pub outbox: Outbox,
-    /// What its ticket allows.
-    pub mode: Mode,
-    /// When it last sent anything (ms on the hub's clock), for the idle sweep.
-    pub last_active: Arc<AtomicU64>,
+/// Why a browser could not attach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachError {
+    /// The session has its most browsers, or the gateway its most sessions.
+    AtCapacity,
+    /// The browser's queue could not take what it must get first.
+    Queue(PushError),
 }
 
-#[derive(Default)]
-struct SessionHub {
-    replay: ReplayBuffer,
-    subscribers: Vec<Subscriber>,
-    /// The browser that typed last, and when.
-    lease: Option<(u64, Instant)>,
+impl From<PushError> for AttachError {
+    fn from(e: PushError) -> Self {
+        AttachError::Queue(e)
+    }
 }
 
 /// How an attaching browser starts.
@@ -85,6 +75,18 @@ struct State {
 }
 
 impl State {
+    /// Session `id`, made if the gateway has room for one more.
+    fn session(&mut self, id: &str, limits: &Limits) -> Option<&mut SessionHub> {
+        if !self.sessions.contains_key(id) && self.sessions.len() >= limits.sessions_per_gateway {
+            return None;
+        }
+        Some(
+            self.sessions
+                .entry(id.to_owned())
+                .or_insert_with(|| SessionHub::new(limits.replay_bytes)),
+        )
+    }
+
     /// Where the connection stands while no socket is linked; `None` when one is.
     fn away(&self) -> Option<GatewayState> {
         match (&self.link, self.recorded_online) {
@@ -103,6 +105,7 @@ pub struct Gateway {
     /// Its events on their way to the app, behind a lock of their own so recording never
     /// contends with output.
     events: Mutex<EventQueue>,
+    limits: Limits,
     metrics: Arc<Metrics>,
 }
 
@@ -115,13 +118,14 @@ pub struct Linked {
 }
 
 impl Gateway {
-    /// A gateway with no socket yet, whose events queue within `caps`; browsers it evicts
-    /// are counted in `metrics`.
-    pub fn new(id: &str, caps: QueueCaps, metrics: Arc<Metrics>) -> Self {
+    /// A gateway with no socket yet, holding no more than `limits`; what it drops or evicts
+    /// is counted in `metrics`.
+    pub fn new(id: &str, limits: Limits, metrics: Arc<Metrics>) -> Self {
         Self {
             id: id.to_owned(),
             state: Mutex::new(State::default()),
-            events: Mutex::new(EventQueue::new(caps)),
+            events: Mutex::new(EventQueue::new(limits.event_queue)),
+            limits,
             metrics,
         }
     }
@@ -230,12 +234,17 @@ impl Gateway {
     }
 
     /// An output frame from the gateway: kept for resumes and pushed to every browser of the
-    /// session. Browsers that cannot take it are closed (1013) and dropped.
+    /// session. Browsers that cannot take it are closed (1013) and dropped. The frame of a
+    /// session past the gateway's cap is dropped and counted.
     pub fn output(&self, session_id: &str, seq: u64, frame: Bytes) {
         let mut state = self.lock();
-        let session = state.sessions.entry(session_id.to_owned()).or_default();
+        let Some(session) = state.session(session_id, &self.limits) else {
+            drop(state);
+            self.metrics.frame_dropped();
+            return;
+        };
         if session.replay.push(seq, frame.clone()) {
-            self.deliver_all(&mut session.subscribers, &Message::Binary(frame));
+            session.deliver_all(&Message::Binary(frame), &self.metrics);
         }
     }
 
@@ -243,7 +252,14 @@ impl Gateway {
     pub fn broadcast(&self, session_id: &str, text: &str) {
         let mut state = self.lock();
         if let Some(session) = state.sessions.get_mut(session_id) {
-            self.deliver_all(&mut session.subscribers, &Message::Text(text.into()));
+            session.deliver_all(&Message::Text(text.into()), &self.metrics);
+        }
+    }
+
+    /// The gateway said `session_id` ended: it is freed after the linger.
+    pub fn session_ended(&self, session_id: &str) {
+        if let Some(session) = self.lock().sessions.get_mut(session_id) {
+            session.ended();
         }
     }
 
@@ -254,7 +270,7 @@ impl Gateway {
 
     fn broadcast_locked(&self, state: &mut State, message: &Message) {
         for session in state.sessions.values_mut() {
-            self.deliver_all(&mut session.subscribers, message);
+            session.deliver_all(message, &self.metrics);
         }
     }
 
@@ -273,21 +289,14 @@ impl Gateway {
         )
     }
 
-    /// Pushes `message` to every browser, dropping (and asking to close) those that cannot
-    /// keep up or have gone; those evicted for falling behind are counted.
-    fn deliver_all(&self, subscribers: &mut Vec<Subscriber>, message: &Message) {
-        subscribers.retain(|s| match s.outbox.push(message.clone()) {
-            Ok(()) => true,
-            Err(PushError::Full) => {
-                s.outbox.close(
-                    close::TRY_AGAIN_LATER,
-                    "too far behind: reconnect with last_seq",
-                );
-                self.metrics.evicted();
-                false
-            }
-            Err(PushError::Closed) => false,
-        });
+    /// Whether a browser may attach to `session_id` now: neither the session's browser cap
+    /// nor the gateway's session cap is reached.
+    pub fn has_room(&self, session_id: &str) -> bool {
+        let state = self.lock();
+        match state.sessions.get(session_id) {
+            Some(session) => session.subscribers.len() < self.limits.browsers_per_session,
+            None => state.sessions.len() < self.limits.sessions_per_gateway,
+        }
     }
 
     /// Attaches a browser to a session. With `last_seq`, it first gets every frame after it
@@ -298,10 +307,13 @@ impl Gateway {
         session_id: &str,
         subscriber: Subscriber,
         last_seq: Option<u64>,
-    ) -> Result<Attached, PushError> {
+    ) -> Result<Attached, AttachError> {
         let mut state = self.lock();
         let away = state.away();
-        let session = state.sessions.entry(session_id.to_owned()).or_default();
+        let session = state
+            .session(session_id, &self.limits)
+            .filter(|s| s.subscribers.len() < self.limits.browsers_per_session)
+            .ok_or(AttachError::AtCapacity)?;
         let attached = match last_seq.map(|n| (n, session.replay.after(n))) {
             Some((_, Resume::Frames(frames))) => {
                 for frame in frames {
@@ -338,56 +350,44 @@ impl Gateway {
 
     /// Detaches a browser.
     pub fn detach(&self, session_id: &str, subscriber_id: u64) {
-        let mut state = self.lock();
-        if let Some(session) = state.sessions.get_mut(session_id) {
-            session.subscribers.retain(|s| s.id != subscriber_id);
-            if session.lease.is_some_and(|(id, _)| id == subscriber_id) {
-                session.lease = None;
-            }
+        if let Some(session) = self.lock().sessions.get_mut(session_id) {
+            session.detach(subscriber_id);
         }
     }
 
     /// Whether `subscriber_id` may type now: nobody else typed in the last 30 s. Taking the
     /// lease renews it.
     pub fn take_lease(&self, session_id: &str, subscriber_id: u64) -> bool {
-        let mut state = self.lock();
-        let session = state.sessions.entry(session_id.to_owned()).or_default();
-        let now = Instant::now();
-        let free = match session.lease {
-            Some((holder, at)) => holder == subscriber_id || now.duration_since(at) >= WRITER_LEASE,
-            None => true,
-        };
-        if free {
-            session.lease = Some((subscriber_id, now));
-        }
-        free
+        self.lock()
+            .sessions
+            .get_mut(session_id)
+            .is_none_or(|session| session.take_lease(subscriber_id))
     }
 
     /// Closes browsers silent since before `cutoff` (hub clock ms); returns how many.
     pub fn close_idle(&self, cutoff: u64) -> usize {
         let mut state = self.lock();
-        let mut closed = 0;
-        for session in state.sessions.values_mut() {
-            session.subscribers.retain(|s| {
-                let idle = s.last_active.load(Ordering::Relaxed) < cutoff;
-                if idle {
-                    s.outbox.close(close::NORMAL, "idle for too long");
-                    closed += 1;
-                }
-                !idle
-            });
-        }
-        closed
+        state
+            .sessions
+            .values_mut()
+            .map(|session| session.close_idle(cutoff))
+            .sum()
     }
 
-    /// Drops relay answers older than `memory`, and empty sessions.
-    pub fn expire(&self, memory: Duration) {
+    /// Drops relay answers older than `memory`, and the sessions `release` lets go.
+    pub fn expire(&self, memory: Duration, release: Release) {
         let mut state = self.lock();
         state.relay.expire(memory);
         let connected = state.link.is_some();
+        let now = Instant::now();
         state
             .sessions
-            .retain(|_, s| !s.subscribers.is_empty() || (connected && s.replay.bytes() > 0));
+            .retain(|_, session| session.keep(now, connected, release));
+    }
+
+    /// Sessions held.
+    pub fn session_count(&self) -> usize {
+        self.lock().sessions.len()
     }
 
     /// Whether nothing refers to this gateway any more (no socket, no browser, nothing to
@@ -412,9 +412,7 @@ impl Gateway {
             link.outbox.close(code, reason);
         }
         for session in state.sessions.values() {
-            for subscriber in &session.subscribers {
-                subscriber.outbox.close(code, reason);
-            }
+            session.close_all(code, reason);
         }
     }
 

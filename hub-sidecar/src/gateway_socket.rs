@@ -52,12 +52,16 @@ pub async fn connect(
             return HubError::Unavailable("the app cannot be reached").into_response();
         }
     };
+    let Some(permit) = hub.socket_permit() else {
+        return HubError::Unavailable("the hub is at its socket limit").into_response();
+    };
     let gateway_id = gateway_id.to_owned();
     upgrade
         .max_message_size(MAX_TEXT_BYTES + 64 * 1024)
         .on_upgrade(move |socket| async move {
             let gateway = hub.gateway(&gateway_id);
             serve(hub, gateway, owner, socket).await;
+            drop(permit);
         })
 }
 
@@ -189,6 +193,9 @@ fn text_frame(hub: &Hub, gateway: &Arc<Gateway>, text: &str) -> Verdict {
         | Event::SessionError(_) => record(),
         _ => Offered::default(),
     };
+    if let Event::SessionEnded(ended) = &event {
+        gateway.session_ended(&ended.session_id);
+    }
     route(gateway, &event, text);
     if offered.flooding {
         hub.metrics.flooder_closed();

@@ -10,6 +10,8 @@ use std::{
     time::Instant,
 };
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use crate::{
     app::AppClient, config::HubConfig, gateway::Gateway, metrics::Metrics, recorder::Recorder,
 };
@@ -25,6 +27,7 @@ pub struct Hub {
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     gateways: Mutex<HashMap<String, Arc<Gateway>>>,
+    sockets: Arc<Semaphore>,
     ids: AtomicU64,
     started: Instant,
 }
@@ -39,12 +42,14 @@ impl Hub {
         ));
         let metrics = Arc::new(Metrics::default());
         let recorder = Recorder::new(app.clone(), metrics.clone(), config.timers.event_flush);
+        let sockets = Arc::new(Semaphore::new(config.limits.sockets));
         Arc::new(Self {
             config,
             app,
             recorder,
             metrics,
             gateways: Mutex::new(HashMap::new()),
+            sockets,
             ids: AtomicU64::new(1),
             started: Instant::now(),
         })
@@ -58,13 +63,7 @@ impl Hub {
     pub fn gateway(&self, id: &str) -> Arc<Gateway> {
         self.lock()
             .entry(id.to_owned())
-            .or_insert_with(|| {
-                Arc::new(Gateway::new(
-                    id,
-                    self.config.event_queue,
-                    self.metrics.clone(),
-                ))
-            })
+            .or_insert_with(|| Arc::new(Gateway::new(id, self.config.limits, self.metrics.clone())))
             .clone()
     }
 
@@ -81,6 +80,16 @@ impl Hub {
     /// Forgets gateways nothing refers to any more.
     pub fn forget_unused(&self) {
         self.lock().retain(|_, g| !g.is_unused());
+    }
+
+    /// A place for one more socket, held until the socket ends; `None` (and counted) at the
+    /// cap.
+    pub fn socket_permit(&self) -> Option<OwnedSemaphorePermit> {
+        let permit = self.sockets.clone().try_acquire_owned().ok();
+        if permit.is_none() {
+            self.metrics.socket_refused();
+        }
+        permit
     }
 
     /// A fresh id for a socket or a browser.

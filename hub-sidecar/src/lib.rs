@@ -22,6 +22,7 @@ mod rate;
 mod recorder;
 mod relay;
 pub mod replay;
+mod session_hub;
 mod timers;
 pub mod tls;
 
@@ -37,7 +38,7 @@ use axum::{
 use serde_json::json;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
-pub use config::{HubConfig, Timers};
+pub use config::{HubConfig, Limits, Timers};
 pub use event_queue::QueueCaps;
 pub use hub::Hub;
 pub use rate::Rate;
@@ -57,7 +58,10 @@ async fn healthz(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
     let gateways = hub.all();
     let connected = gateways.iter().filter(|g| g.is_connected()).count();
     let browsers: usize = gateways.iter().map(|g| g.browser_count()).sum();
-    Json(json!({ "status": "ok", "gateways": connected, "browsers": browsers }))
+    let sessions: usize = gateways.iter().map(|g| g.session_count()).sum();
+    Json(json!({
+        "status": "ok", "gateways": connected, "browsers": browsers, "sessions": sessions,
+    }))
 }
 
 async fn metrics(State(hub): State<Arc<Hub>>) -> impl IntoResponse {

@@ -28,6 +28,9 @@ pub struct Metrics {
     events_refused: AtomicU64,
     app_errors: AtomicU64,
     flooders_closed: AtomicU64,
+    frames_dropped: AtomicU64,
+    sockets_refused: AtomicU64,
+    inputs_limited: AtomicU64,
     relay_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     relay_count: AtomicU64,
     relay_micros: AtomicU64,
@@ -101,6 +104,21 @@ impl Metrics {
     /// A gateway was closed for sending events past its cap.
     pub fn flooder_closed(&self) {
         self.flooders_closed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An output frame of a session past its gateway's session cap was dropped.
+    pub fn frame_dropped(&self) {
+        self.frames_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An upgrade was refused (503) at the socket cap.
+    pub fn socket_refused(&self) {
+        self.sockets_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A browser message was dropped for going past the browser's input rate.
+    pub fn input_limited(&self) {
+        self.inputs_limited.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A relayed command was answered after `took`.
@@ -209,6 +227,24 @@ impl Metrics {
             "counter",
             "Gateway sockets closed (1008) for sending events past their cap.",
             load(&self.flooders_closed),
+        );
+        line(
+            "chatcode_hub_frames_dropped_total",
+            "counter",
+            "Output frames dropped: their session was past the gateway's session cap.",
+            load(&self.frames_dropped),
+        );
+        line(
+            "chatcode_hub_sockets_refused_total",
+            "counter",
+            "WebSocket upgrades refused (503) at the socket cap.",
+            load(&self.sockets_refused),
+        );
+        line(
+            "chatcode_hub_browser_messages_limited_total",
+            "counter",
+            "Browser messages dropped for going past the browser's input rate.",
+            load(&self.inputs_limited),
         );
         let name = "chatcode_hub_relay_seconds";
         let _ = writeln!(

@@ -1,11 +1,12 @@
-//! The hub's periodic work: closing idle browsers and forgetting stale relay answers, and
-//! calling the app's sweep (provisioning timeouts, disconnected sessions).
+//! The hub's periodic work: closing idle browsers, freeing ended and unwatched sessions,
+//! forgetting stale relay answers, and calling the app's sweep (provisioning timeouts,
+//! disconnected sessions).
 
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::hub::Hub;
+use crate::{hub::Hub, session_hub::Release};
 
 /// Starts both loops; they end when `stop` turns true.
 pub fn spawn(hub: &Arc<Hub>, stop: &watch::Receiver<bool>) {
@@ -16,6 +17,10 @@ pub fn spawn(hub: &Arc<Hub>, stop: &watch::Receiver<bool>) {
 async fn housekeeping(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
     let timers = hub.config.timers;
     let mut ticker = tokio::time::interval(timers.idle_sweep);
+    let release = Release {
+        linger: timers.session_linger,
+        idle: timers.session_idle,
+    };
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -26,7 +31,7 @@ async fn housekeeping(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
         let mut closed = 0;
         for gateway in hub.all() {
             closed += gateway.close_idle(cutoff);
-            gateway.expire(timers.relay_memory);
+            gateway.expire(timers.relay_memory, release);
         }
         hub.forget_unused();
         if closed > 0 {

@@ -14,13 +14,17 @@ pub const TOO_BIG: u16 = 1009;
 pub const TRY_AGAIN_LATER: u16 = 1013;
 /// A newer connection of the same gateway replaced this one.
 pub const REPLACED: u16 = 4000;
+/// The terminal session ended (the hub closes its browsers once they had the tail): there is
+/// nothing to reconnect to.
+pub const SESSION_ENDED: u16 = 4002;
 
 /// Every code above with its name, for documentation and tests.
-pub const ALL: [(u16, &str); 6] = [
+pub const ALL: [(u16, &str); 7] = [
     (NORMAL, "normal"),
     (GOING_AWAY, "going_away"),
     (POLICY, "policy"),
     (TOO_BIG, "too_big"),
     (TRY_AGAIN_LATER, "try_again_later"),
     (REPLACED, "replaced"),
+    (SESSION_ENDED, "session_ended"),
 ];
