@@ -103,6 +103,7 @@ async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socke
         outbox: outbox.clone(),
         mode: ticket.mode,
         last_active: last_active.clone(),
+        catch_up: None,
     };
     hub.metrics.browsers(1);
     match gateway.attach(&ticket.session_id, subscriber, last_seq) {
@@ -125,6 +126,12 @@ async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socke
         let message = tokio::select! {
             message = stream.next() => message,
             () = outbox.closed() => None,
+            () = outbox.drained() => {
+                if gateway.catch_up(&ticket.session_id, id) {
+                    request_snapshot(&hub, &gateway, &ticket.session_id, &outbox);
+                }
+                continue;
+            }
         };
         let Some(message) = message else { break };
         let verdict = match message {

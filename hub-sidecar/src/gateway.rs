@@ -15,7 +15,7 @@ use axum::extract::ws::Message;
 use bytes::Bytes;
 use chatcode_core::{
     hub_events::HubEvent,
-    protocol::{GatewayState, HubMessage},
+    protocol::{Event, GatewayState, HubMessage},
 };
 
 use crate::{
@@ -25,7 +25,6 @@ use crate::{
     metrics::Metrics,
     outbox::{Outbox, PushError},
     relay::Relay,
-    replay::Resume,
     session_hub::{Release, SessionHub, Subscriber},
 };
 
@@ -47,7 +46,8 @@ impl From<PushError> for AttachError {
 /// How an attaching browser starts.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Attached {
-    /// It got every frame after its `last_seq`; live frames follow.
+    /// It gets every frame after its `last_seq` (now, or as its queue drains); live frames
+    /// follow.
     Resumed,
     /// It needs a snapshot first (a fresh attach, or frames were lost: a `gap` was sent).
     NeedsSnapshot,
@@ -233,26 +233,16 @@ impl Gateway {
         f(&mut self.lock().relay)
     }
 
-    /// An output frame from the gateway: kept for resumes and pushed to every browser of the
-    /// session. Browsers that cannot take it are closed (1013) and dropped. The frame of a
-    /// session past the gateway's cap is dropped and counted.
+    /// An output frame from the gateway: kept for resumes and fed to every browser of the
+    /// session (those behind catch up as they drain). The frame of a session past the
+    /// gateway's cap is dropped and counted.
     pub fn output(&self, session_id: &str, seq: u64, frame: Bytes) {
         let mut state = self.lock();
-        let Some(session) = state.session(session_id, &self.limits) else {
-            drop(state);
-            self.metrics.frame_dropped();
-            return;
-        };
-        if session.replay.push(seq, frame.clone()) {
-            session.deliver_all(&Message::Binary(frame), &self.metrics);
-        }
-    }
-
-    /// A JSON event for every browser of a session.
-    pub fn broadcast(&self, session_id: &str, text: &str) {
-        let mut state = self.lock();
-        if let Some(session) = state.sessions.get_mut(session_id) {
-            session.deliver_all(&Message::Text(text.into()), &self.metrics);
+        match state.session(session_id, &self.limits) {
+            Some(session) => {
+                session.output(seq, frame, &self.metrics);
+            }
+            None => self.metrics.frame_dropped(),
         }
     }
 
@@ -261,11 +251,6 @@ impl Gateway {
         if let Some(session) = self.lock().sessions.get_mut(session_id) {
             session.ended();
         }
-    }
-
-    /// A JSON message for every browser of every session.
-    pub fn broadcast_all(&self, text: &str) {
-        self.broadcast_locked(&mut self.lock(), &Message::Text(text.into()));
     }
 
     fn broadcast_locked(&self, state: &mut State, message: &Message) {
@@ -300,8 +285,9 @@ impl Gateway {
     }
 
     /// Attaches a browser to a session. With `last_seq`, it first gets every frame after it
-    /// from the replay buffer, or a `gap` when they are gone. While the gateway is away, it
-    /// is told so in the same breath, so no status change can slip in between.
+    /// from the replay window (now or as its queue drains), or a `gap` when they are gone.
+    /// While the gateway is away, it is told so in the same breath, so no status change can
+    /// slip in between.
     pub fn attach(
         &self,
         session_id: &str,
@@ -314,38 +300,65 @@ impl Gateway {
             .session(session_id, &self.limits)
             .filter(|s| s.subscribers.len() < self.limits.browsers_per_session)
             .ok_or(AttachError::AtCapacity)?;
-        let attached = match last_seq.map(|n| (n, session.replay.after(n))) {
-            Some((_, Resume::Frames(frames))) => {
-                for frame in frames {
-                    subscriber.outbox.push(Message::Binary(frame))?;
-                }
-                Attached::Resumed
+        let outbox = subscriber.outbox.clone();
+        let needs_snapshot = match last_seq {
+            Some(n) => session.attach(session_id, subscriber, n, &self.metrics)?,
+            None => {
+                session.subscribers.push(subscriber);
+                true
             }
-            Some((from, Resume::Gap { next })) => {
-                let gap = HubMessage::Gap(chatcode_core::protocol::Gap {
-                    session_id: session_id.to_owned(),
-                    from_seq: from,
-                    to_seq: next,
-                });
-                subscriber
-                    .outbox
-                    .push(Message::Text(gap.to_json().into()))?;
-                Attached::NeedsSnapshot
-            }
-            None => Attached::NeedsSnapshot,
         };
-        let attached = match away {
-            Some(status) => {
-                subscriber.outbox.push(self.status_message(status))?;
-                match attached {
-                    Attached::NeedsSnapshot => Attached::GatewayAway,
-                    other => other,
+        if let Some(status) = away {
+            outbox.push(self.status_message(status))?;
+        }
+        Ok(match (needs_snapshot, away) {
+            (false, _) => Attached::Resumed,
+            (true, None) => Attached::NeedsSnapshot,
+            (true, Some(_)) => Attached::GatewayAway,
+        })
+    }
+
+    /// Feeds a browser of `session_id` that waited for its queue to drain; true when it was
+    /// sent a `gap` instead and needs a snapshot.
+    pub fn catch_up(&self, session_id: &str, subscriber_id: u64) -> bool {
+        self.lock()
+            .sessions
+            .get_mut(session_id)
+            .is_some_and(|session| session.catch_up(session_id, subscriber_id, &self.metrics))
+    }
+
+    /// Sends an event where it belongs: to the browser that asked for it, else (acks aside)
+    /// to the browsers of its session, or of every session for the gateway's hello and
+    /// health. Relays take theirs on the way. A snapshot makes whoever gets it live.
+    pub fn route(&self, event: &Event, text: &str) {
+        let mut state = self.lock();
+        let asked = state.relay.deliver(event, text);
+        let message = Message::Text(text.into());
+        match (event, asked) {
+            (Event::SessionSnapshot(snapshot), asked) => {
+                match state.sessions.get_mut(&snapshot.session_id) {
+                    Some(session) => session.snapshot(&message, asked.as_ref(), &self.metrics),
+                    None => {
+                        if let Some(browser) = asked {
+                            let _ = browser.push(message);
+                        }
+                    }
                 }
             }
-            None => attached,
-        };
-        session.subscribers.push(subscriber);
-        Ok(attached)
+            (_, Some(browser)) => {
+                let _ = browser.push(message);
+            }
+            (Event::Ack(_), None) => {}
+            (Event::GatewayHello(_) | Event::GatewayHealth(_), None) => {
+                self.broadcast_locked(&mut state, &message);
+            }
+            (_, None) => {
+                if let Some(session) = event.session_id().and_then(|id| state.sessions.get_mut(id))
+                {
+                    session.deliver_all(&message, &self.metrics);
+                }
+            }
+        }
     }
 
     /// Detaches a browser.

@@ -196,29 +196,10 @@ fn text_frame(hub: &Hub, gateway: &Arc<Gateway>, text: &str) -> Verdict {
     if let Event::SessionEnded(ended) = &event {
         gateway.session_ended(&ended.session_id);
     }
-    route(gateway, &event, text);
+    gateway.route(&event, text);
     if offered.flooding {
         hub.metrics.flooder_closed();
         return Err((close::POLICY, "events past the gateway's cap"));
     }
     Ok(())
-}
-
-/// Sends an event where it belongs: to the browser that asked for it, else (acks aside) to
-/// the browsers of its session, or of every session for the gateway's hello and health.
-/// Relays take theirs on the way.
-fn route(gateway: &Gateway, event: &Event, text: &str) {
-    if let Some(browser) = gateway.with_relay(|relay| relay.deliver(event, text)) {
-        let _ = browser.push(Message::Text(text.into()));
-        return;
-    }
-    match event {
-        Event::Ack(_) => {}
-        Event::GatewayHello(_) | Event::GatewayHealth(_) => gateway.broadcast_all(text),
-        _ => {
-            if let Some(session_id) = event.session_id() {
-                gateway.broadcast(session_id, text);
-            }
-        }
-    }
 }

@@ -31,6 +31,8 @@ pub struct Metrics {
     frames_dropped: AtomicU64,
     sockets_refused: AtomicU64,
     inputs_limited: AtomicU64,
+    catch_ups: AtomicU64,
+    gaps: AtomicU64,
     relay_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     relay_count: AtomicU64,
     relay_micros: AtomicU64,
@@ -121,6 +123,16 @@ impl Metrics {
         self.inputs_limited.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A browser's queue was half full: it catches up from the replay window as it drains.
+    pub fn caught_up_later(&self) {
+        self.catch_ups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A browser was sent a `gap` (its frames were gone from the replay window).
+    pub fn gap(&self) {
+        self.gaps.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A relayed command was answered after `took`.
     pub fn relayed(&self, took: Duration) {
         let seconds = took.as_secs_f64();
@@ -183,7 +195,7 @@ impl Metrics {
         line(
             "chatcode_hub_evictions_total",
             "counter",
-            "Browsers closed for falling behind.",
+            "Browsers closed for falling behind (a JSON message did not fit, or a write stalled).",
             load(&self.evictions),
         );
         line(
@@ -245,6 +257,18 @@ impl Metrics {
             "counter",
             "Browser messages dropped for going past the browser's input rate.",
             load(&self.inputs_limited),
+        );
+        line(
+            "chatcode_hub_browser_catch_ups_total",
+            "counter",
+            "Times a browser fell half a queue behind and caught up from the replay window.",
+            load(&self.catch_ups),
+        );
+        line(
+            "chatcode_hub_browser_gaps_total",
+            "counter",
+            "Gaps sent to browsers (frames gone from the replay window; a snapshot follows).",
+            load(&self.gaps),
         );
         let name = "chatcode_hub_relay_seconds";
         let _ = writeln!(

@@ -1,5 +1,10 @@
 //! One terminal session as the hub holds it: its replay window, the browsers attached to it,
 //! the single-writer lease, and the clocks that free it (ended, or watched by nobody).
+//!
+//! A browser whose queue is half full stops getting live frames and catches up from the replay
+//! window as its queue drains, in `seq` order; one that falls out of the window gets a `gap`,
+//! goes live and is sent a snapshot. A snapshot it gets also makes it live (it shows everything
+//! up to there), so no older frame ever follows a snapshot.
 
 use std::{
     sync::{
@@ -10,7 +15,11 @@ use std::{
 };
 
 use axum::extract::ws::Message;
-use chatcode_core::ticket::Mode;
+use bytes::Bytes;
+use chatcode_core::{
+    protocol::{Gap, HubMessage},
+    ticket::Mode,
+};
 
 use crate::{
     metrics::Metrics,
@@ -31,6 +40,33 @@ pub struct Subscriber {
     pub mode: Mode,
     /// When it last sent anything (ms on the hub's clock), for the idle sweep.
     pub last_active: Arc<AtomicU64>,
+    /// While it catches up: the next frame it needs from the replay window.
+    pub catch_up: Option<u64>,
+}
+
+impl Subscriber {
+    /// Pushes `frames` in order while its queue has room for output; if one does not fit,
+    /// it catches up from that one when the queue drains. False if its socket is gone.
+    pub fn feed<'a>(&mut self, frames: impl Iterator<Item = (u64, &'a Bytes)>) -> bool {
+        for (seq, frame) in frames {
+            let pushed = if self.outbox.below_watermark() {
+                self.outbox.push(Message::Binary(frame.clone()))
+            } else {
+                Err(PushError::Full)
+            };
+            match pushed {
+                Ok(()) => {}
+                Err(PushError::Full) => {
+                    self.catch_up = Some(seq);
+                    self.outbox.wake_when_drained();
+                    return true;
+                }
+                Err(PushError::Closed) => return false,
+            }
+        }
+        self.catch_up = None;
+        true
+    }
 }
 
 /// A session's state.
@@ -65,6 +101,65 @@ impl SessionHub {
             lease: None,
             ended_at: None,
             unwatched_since: Some(Instant::now()),
+        }
+    }
+
+    /// A new output frame: kept for resumes and fed to every live browser (those catching up
+    /// get it from the window). False for a duplicate, which goes nowhere.
+    pub fn output(&mut self, seq: u64, frame: Bytes, metrics: &Metrics) -> bool {
+        if !self.replay.push(seq, frame.clone()) {
+            return false;
+        }
+        self.subscribers.retain_mut(|s| {
+            if s.catch_up.is_some() {
+                return true;
+            }
+            let live = s.feed(std::iter::once((seq, &frame)));
+            if s.catch_up.is_some() {
+                metrics.caught_up_later();
+            }
+            live
+        });
+        true
+    }
+
+    /// Feeds a browser that was waiting for its queue to drain. True when its frames are
+    /// gone from the window: it was sent a `gap` and is live again, and needs a snapshot.
+    pub fn catch_up(&mut self, session_id: &str, subscriber_id: u64, metrics: &Metrics) -> bool {
+        let Some(subscriber) = self.subscribers.iter_mut().find(|s| s.id == subscriber_id) else {
+            return false;
+        };
+        let Some(first) = subscriber.catch_up else {
+            return false;
+        };
+        match self.replay.frames_from(first) {
+            Ok(frames) => {
+                subscriber.feed(frames);
+                false
+            }
+            Err(next) => {
+                subscriber.catch_up = None;
+                metrics.gap();
+                let gap = gap_message(session_id, first.saturating_sub(1), next);
+                let _ = subscriber.outbox.push(gap);
+                true
+            }
+        }
+    }
+
+    /// A `session.snapshot` for every browser, or only for `only` (the one that asked): each
+    /// that gets it is live from here.
+    pub fn snapshot(&mut self, message: &Message, only: Option<&Outbox>, metrics: &Metrics) {
+        for subscriber in &mut self.subscribers {
+            if only.is_none_or(|o| o.same(&subscriber.outbox)) {
+                subscriber.catch_up = None;
+            }
+        }
+        match only {
+            Some(outbox) => {
+                let _ = outbox.push(message.clone());
+            }
+            None => self.deliver_all(message, metrics),
         }
     }
 
@@ -149,10 +244,52 @@ impl SessionHub {
         connected && self.replay.bytes() > 0 && now.saturating_duration_since(since) < release.idle
     }
 
+    /// Attaches a browser. With `last_seq`, it first gets every frame after it (now, or as
+    /// its queue drains), or a `gap` when they are gone: true then, and it needs a snapshot.
+    pub fn attach(
+        &mut self,
+        session_id: &str,
+        mut subscriber: Subscriber,
+        last_seq: u64,
+        metrics: &Metrics,
+    ) -> Result<bool, PushError> {
+        let resumed = last_seq
+            .checked_add(1)
+            .ok_or(0)
+            .and_then(|first| self.replay.frames_from(first));
+        let needs_snapshot = match resumed {
+            Ok(frames) => {
+                if !subscriber.feed(frames) {
+                    return Err(PushError::Closed);
+                }
+                false
+            }
+            Err(next) => {
+                metrics.gap();
+                subscriber
+                    .outbox
+                    .push(gap_message(session_id, last_seq, next))?;
+                true
+            }
+        };
+        self.subscribers.push(subscriber);
+        Ok(needs_snapshot)
+    }
+
     /// Closes every browser with `code`.
     pub fn close_all(&self, code: u16, reason: &str) {
         for subscriber in &self.subscribers {
             subscriber.outbox.close(code, reason);
         }
     }
+}
+
+/// A `gap`: frames after `from_seq` up to `to_seq` (excluded) will not come.
+fn gap_message(session_id: &str, from_seq: u64, to_seq: u64) -> Message {
+    let gap = HubMessage::Gap(Gap {
+        session_id: session_id.to_owned(),
+        from_seq,
+        to_seq,
+    });
+    Message::Text(gap.to_json().into())
 }
