@@ -30,6 +30,7 @@ async fn missed(world: &World, missed: u64, len: usize) -> Client {
     for seq in 1..=missed {
         gateway.output(SESSION, seq, &payload(seq, len)).await;
     }
+    gateway.read_by_hub().await;
     gateway
 }
 
@@ -40,7 +41,7 @@ async fn answer_snapshot(gateway: &mut Client) {
         .await;
     gateway
         .send(json!({"type": "session.snapshot", "schema_version": "1",
-                     "request_id": command["request_id"], "session_id": SESSION,
+                     "request_id": command["request_id"], "session_id": command["session_id"],
                      "content": "$ "}))
         .await;
 }
@@ -91,6 +92,7 @@ async fn frames_gone_from_the_window_give_a_gap_and_a_snapshot_every_time() {
         browser.json_of("session.snapshot").await;
         let seq = 2001 + attempt;
         gateway.output(SESSION, seq, b"live").await;
+        gateway.read_by_hub().await;
         match browser.next().await {
             Received::Frame { seq: got, payload } => {
                 assert_eq!((got, payload), (seq, b"live".to_vec()));
@@ -99,4 +101,64 @@ async fn frames_gone_from_the_window_give_a_gap_and_a_snapshot_every_time() {
         }
         browser.close().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_that_links_is_asked_once_for_each_watched_session() {
+    const OTHER: &str = "ses-resume00000000000002";
+    let world = World::new().await;
+
+    // Two browsers wait on one session and one on another while the gateway is away.
+    let mut first = world.browser(SESSION, Mode::ReadOnly, None).await;
+    let mut second = world.browser(SESSION, Mode::ReadOnly, None).await;
+    let mut other = world.browser(OTHER, Mode::ReadOnly, None).await;
+    for browser in [&mut first, &mut second, &mut other] {
+        assert_eq!(browser.json_of("gateway.status").await["status"], "offline");
+    }
+
+    // It links and greets with a hello only: the hub asks for each session once.
+    let mut gateway = world.gateway().await;
+    let mut asked = Vec::new();
+    for _ in 0..2 {
+        let ask = gateway.json_of("session.snapshot").await;
+        asked.push(ask["session_id"].as_str().unwrap().to_owned());
+        gateway
+            .send(json!({"type": "ack", "schema_version": "1", "request_id": ask["request_id"], "ok": true}))
+            .await;
+        gateway
+            .send(json!({"type": "session.snapshot", "schema_version": "1",
+                         "request_id": ask["request_id"], "session_id": ask["session_id"],
+                         "content": format!("screen of {}", ask["session_id"])}))
+            .await;
+    }
+    asked.sort();
+    assert_eq!(asked, [SESSION, OTHER]);
+    for (browser, session) in [
+        (&mut first, SESSION),
+        (&mut second, SESSION),
+        (&mut other, OTHER),
+    ] {
+        let snapshot = browser.json_of("session.snapshot").await;
+        assert_eq!(snapshot["content"], format!("screen of \"{session}\""));
+    }
+
+    // Output flows; a browser that left before the gateway links again cannot resume across
+    // the link (the gateway dropped what it could not send): a gap, and a snapshot.
+    gateway.output(SESSION, 0, b"before").await;
+    assert_eq!(first.frame().await.0, 0);
+    first.close().await;
+    gateway.close().await;
+    let mut gateway = world.gateway().await;
+    answer_snapshot(&mut gateway).await;
+    answer_snapshot(&mut gateway).await;
+    gateway.output(SESSION, 1, b"after").await;
+    gateway.read_by_hub().await;
+    let mut back = world.browser(SESSION, Mode::ReadOnly, Some(0)).await;
+    let gap = back.json_of("gap").await;
+    assert_eq!(
+        (gap["from_seq"].as_u64(), gap["to_seq"].as_u64()),
+        (Some(0), Some(2))
+    );
+    answer_snapshot(&mut gateway).await;
+    back.json_of("session.snapshot").await;
 }

@@ -115,6 +115,8 @@ pub struct Linked {
     pub replaced: Option<Outbox>,
     /// Whether the app must now be told the gateway is connected (false inside the grace).
     pub record_connected: bool,
+    /// The sessions with browsers: ask the gateway for a snapshot of each, once.
+    pub watched: Vec<String>,
 }
 
 impl Gateway {
@@ -161,7 +163,9 @@ impl Gateway {
         batch
     }
 
-    /// Makes `outbox` the gateway's socket.
+    /// Makes `outbox` the gateway's socket. Output went by that the hub did not see (the
+    /// gateway drops what it could not send), so no resume may span this point: every
+    /// session's replay run is broken, and browsers catching up get a `gap`.
     pub fn link(&self, conn_id: u64, outbox: Outbox, owner: GatewayOwner) -> Linked {
         let mut state = self.lock();
         let replaced = state
@@ -175,9 +179,17 @@ impl Gateway {
         if replaced.is_none() {
             self.announce(&mut state, GatewayState::Connected);
         }
+        let mut watched = Vec::new();
+        for (session_id, session) in &mut state.sessions {
+            session.relinked(session_id, &self.metrics);
+            if !session.subscribers.is_empty() {
+                watched.push(session_id.clone());
+            }
+        }
         Linked {
             replaced,
             record_connected,
+            watched,
         }
     }
 

@@ -15,7 +15,10 @@ use axum::{
 use bytes::Bytes;
 use chatcode_core::{
     hub_events::HubEvent,
-    protocol::{Event, Incoming, MAX_TEXT_BYTES, frame, is_valid_gateway_id, parse_event},
+    protocol::{
+        Command, Event, Incoming, MAX_TEXT_BYTES, SnapshotRequest, frame, is_valid_gateway_id,
+        parse_event,
+    },
     time::now_ms,
     token::parse_bearer,
 };
@@ -86,6 +89,15 @@ async fn serve(
     if linked.record_connected {
         let connected = HubEvent::Connected { at: now_ms() };
         hub.recorder.record(&gateway, connected, Source::Hub);
+    }
+    // Browsers that waited (or watched through the drop) get a snapshot, whatever the
+    // gateway's greeting holds.
+    for session_id in linked.watched {
+        let ask = Command::SessionSnapshot(SnapshotRequest {
+            request_id: hub.request_id(),
+            session_id,
+        });
+        let _ = outbox.push(Message::Text(ask.to_json().into()));
     }
 
     loop {

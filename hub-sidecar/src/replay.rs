@@ -20,6 +20,8 @@ pub struct ReplayBuffer {
     capacity: usize,
     /// The seq of the newest frame seen, kept when the buffer is empty.
     last_seq: Option<u64>,
+    /// The first seq of the current run: a browser resumes only from a frame it got in it.
+    run_start: u64,
 }
 
 impl Default for ReplayBuffer {
@@ -36,6 +38,7 @@ impl ReplayBuffer {
             bytes: 0,
             capacity,
             last_seq: None,
+            run_start: 0,
         }
     }
 
@@ -46,8 +49,11 @@ impl ReplayBuffer {
             Some(last) if seq == last => return false,
             Some(last) if seq == last.wrapping_add(1) => {}
             // A jump forward or a restart: the run is broken, start a new one.
-            Some(_) => self.clear(),
-            None => {}
+            Some(_) => {
+                self.clear();
+                self.run_start = seq;
+            }
+            None => self.run_start = seq,
         }
         self.bytes += frame.len();
         self.frames.push_back((seq, frame));
@@ -69,7 +75,7 @@ impl ReplayBuffer {
         };
         let next = newest.wrapping_add(1);
         let oldest = self.frames.front().map_or(next, |(seq, _)| *seq);
-        if first < oldest || first > next {
+        if first <= self.run_start || first < oldest || first > next {
             return Err(next);
         }
         let skip = usize::try_from(first - oldest).map_err(|_| next)?;
@@ -80,6 +86,7 @@ impl ReplayBuffer {
     /// (the gateway's greeting snapshot covers it), so nobody may resume from before here.
     pub fn break_run(&mut self) {
         self.clear();
+        self.run_start = self.last_seq.map_or(0, |seq| seq.wrapping_add(1));
     }
 
     /// The newest seq seen.
@@ -162,18 +169,24 @@ mod tests {
         }
         buffer.push(9, frame(9, 16));
         assert_eq!(gap(&buffer, 3), Some(10));
-        assert_eq!(seqs(&buffer, 9), vec![9]);
+        // Nobody can have had 8: whoever asks from 9 missed the jump.
+        assert_eq!(gap(&buffer, 9), Some(10));
+        buffer.push(10, frame(10, 16));
+        assert_eq!(seqs(&buffer, 10), vec![10]);
         // A restart from 0 also starts over.
         buffer.push(0, frame(0, 16));
         assert_eq!(buffer.last_seq(), Some(0));
-        assert_eq!(gap(&buffer, 10), Some(1));
+        assert_eq!(gap(&buffer, 11), Some(1));
         // A broken run serves nobody from before the break, and goes on after it.
         buffer.push(1, frame(1, 16));
         buffer.break_run();
         assert_eq!(gap(&buffer, 1), Some(2));
-        assert_eq!(seqs(&buffer, 2), Vec::<u64>::new());
+        // Frame 1 came before the break: whoever had it missed what the break covers.
+        assert_eq!(gap(&buffer, 2), Some(2));
         buffer.push(2, frame(2, 16));
-        assert_eq!(seqs(&buffer, 2), vec![2]);
+        buffer.push(3, frame(3, 16));
+        assert_eq!(gap(&buffer, 2), Some(4));
+        assert_eq!(seqs(&buffer, 3), vec![3]);
     }
 
     #[test]

@@ -147,6 +147,20 @@ impl SessionHub {
         }
     }
 
+    /// The gateway linked again: frames before here may not be resumed, and a browser still
+    /// catching up gets a `gap` and is live (the snapshot asked for on link follows).
+    pub fn relinked(&mut self, session_id: &str, metrics: &Metrics) {
+        self.replay.break_run();
+        let next = self.replay.last_seq().map_or(0, |seq| seq.wrapping_add(1));
+        for subscriber in &mut self.subscribers {
+            if let Some(first) = subscriber.catch_up.take() {
+                metrics.gap();
+                let gap = gap_message(session_id, first.saturating_sub(1), next);
+                let _ = subscriber.outbox.push(gap);
+            }
+        }
+    }
+
     /// A `session.snapshot` for every browser, or only for `only` (the one that asked): each
     /// that gets it is live from here.
     pub fn snapshot(&mut self, message: &Message, only: Option<&Outbox>, metrics: &Metrics) {

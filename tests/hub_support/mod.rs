@@ -277,6 +277,8 @@ pub enum Received {
 /// A WebSocket client speaking the protocol's messages.
 pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Messages read while waiting for something else, returned first by [`Client::next`].
+    early: std::collections::VecDeque<Received>,
 }
 
 /// The gateway side: a client that dialled `/gw/connect`.
@@ -321,7 +323,10 @@ impl Client {
         request: tokio_tungstenite::tungstenite::handshake::client::Request,
     ) -> Result<Self, u16> {
         match tokio_tungstenite::connect_async(request).await {
-            Ok((ws, _)) => Ok(Self { ws }),
+            Ok((ws, _)) => Ok(Self {
+                ws,
+                early: std::collections::VecDeque::new(),
+            }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 Err(response.status().as_u16())
             }
@@ -333,6 +338,12 @@ impl Client {
     /// the hub links the socket, and the hub reads (so answers a ping) only after linking:
     /// without this, a browser attaching at once could find the gateway not yet connected.
     pub async fn linked(&mut self) {
+        self.read_by_hub().await;
+    }
+
+    /// Waits until the hub has read everything sent so far: it answers a ping only once it
+    /// has read what came before it.
+    pub async fn read_by_hub(&mut self) {
         let probe = b"linked";
         self.ws
             .send(Message::Ping(probe.to_vec().into()))
@@ -345,6 +356,11 @@ impl Client {
             match message {
                 Some(Ok(Message::Pong(payload))) if payload.as_ref() == probe => return,
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                // Commands the hub sends at once (snapshots for waiting browsers).
+                Some(Ok(other @ (Message::Text(_) | Message::Binary(_)))) => {
+                    let received = received(other);
+                    self.early.push_back(received);
+                }
                 other => panic!("expected the hub's pong, got {other:?}"),
             }
         }
@@ -386,25 +402,16 @@ impl Client {
 
     /// The next message (pings skipped).
     pub async fn next(&mut self) -> Received {
+        if let Some(early) = self.early.pop_front() {
+            return early;
+        }
         loop {
             let message = tokio::time::timeout(WAIT, self.ws.next())
                 .await
                 .expect("a message in time");
             match message {
-                Some(Ok(Message::Text(text))) => {
-                    return Received::Json(serde_json::from_str(text.as_str()).unwrap());
-                }
-                Some(Ok(Message::Binary(bytes))) => {
-                    let frame = frame::decode(&bytes).unwrap();
-                    return Received::Frame {
-                        seq: frame.seq,
-                        payload: frame.payload.to_vec(),
-                    };
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    return Received::Closed(frame.map(|f: CloseFrame| u16::from(f.code)));
-                }
-                Some(Ok(_)) => continue,
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                Some(Ok(message)) => return received(message),
                 Some(Err(_)) | None => return Received::Closed(None),
             }
         }
@@ -447,5 +454,21 @@ impl Client {
                 return code;
             }
         }
+    }
+}
+
+/// What a text, binary or close message carries.
+fn received(message: Message) -> Received {
+    match message {
+        Message::Text(text) => Received::Json(serde_json::from_str(text.as_str()).unwrap()),
+        Message::Binary(bytes) => {
+            let frame = frame::decode(&bytes).unwrap();
+            Received::Frame {
+                seq: frame.seq,
+                payload: frame.payload.to_vec(),
+            }
+        }
+        Message::Close(frame) => Received::Closed(frame.map(|f: CloseFrame| u16::from(f.code))),
+        other => panic!("not a message the protocol carries: {other:?}"),
     }
 }
