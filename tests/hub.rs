@@ -7,10 +7,10 @@ mod hub_support;
 use std::time::Duration;
 
 use chatcode_core::{
-    ticket::{self, AttachTicket, Mode},
+    ticket::{self, AttachTicket, Holder, Mode},
     time::now_ms,
 };
-use hub_support::{Client, HUB_SECRET, Received, World};
+use hub_support::{Client, HUB_SECRET, Received, TEST_LOGIN, World};
 use serde_json::{Value, json};
 
 const SESSION: &str = "ses-hubtest00000000000001";
@@ -264,7 +264,7 @@ async fn browsers_attach_with_tickets_type_and_resume_without_loss() {
     );
     let expired = ticket::sign(
         &AttachTicket::new(
-            &world.user_id,
+            Holder::new(&world.user_id, TEST_LOGIN),
             &world.vps.gateway_id,
             vps_id,
             SESSION,
@@ -282,7 +282,7 @@ async fn browsers_attach_with_tickets_type_and_resume_without_loss() {
     );
     let other_secret = ticket::sign(
         &AttachTicket::new(
-            &world.user_id,
+            Holder::new(&world.user_id, TEST_LOGIN),
             &world.vps.gateway_id,
             vps_id,
             SESSION,

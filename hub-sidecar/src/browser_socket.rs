@@ -74,6 +74,9 @@ pub async fn attach(
     if ticket.vps_id != vps_id || ticket.session_id != query.session_id {
         return HubError::Forbidden("the ticket is for another VPS or session").into_response();
     }
+    if hub.is_revoked(&ticket) {
+        return HubError::Unauthorized("this ticket was revoked".into()).into_response();
+    }
     if !hub.gateway(&ticket.gateway_id).has_room(&ticket.session_id) {
         return HubError::Unavailable("this session has the most browsers the hub allows")
             .into_response();
@@ -87,12 +90,12 @@ pub async fn attach(
         // Browsers send small messages: a small read buffer keeps an idle socket cheap.
         .read_buffer_size(BROWSER_READ_BUFFER)
         .on_upgrade(move |socket| async move {
-            serve(hub, ticket, last_seq, socket).await;
+            serve(hub, Arc::new(ticket), last_seq, socket).await;
             drop(permit);
         })
 }
 
-async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socket: WebSocket) {
+async fn serve(hub: Arc<Hub>, ticket: Arc<AttachTicket>, last_seq: Option<u64>, socket: WebSocket) {
     let (sink, mut stream) = socket.split();
     let outbox = spawn_writer(sink, hub.config.browser_queue, hub.metrics.clone());
     let gateway = hub.gateway(&ticket.gateway_id);
@@ -101,7 +104,7 @@ async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socke
     let subscriber = Subscriber {
         id,
         outbox: outbox.clone(),
-        mode: ticket.mode,
+        ticket: ticket.clone(),
         last_active: last_active.clone(),
         catch_up: None,
     };

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use chatcode_core::{
     hub_events::HubEvent,
     protocol::{Event, GatewayState, HubMessage},
+    ticket::AttachTicket,
 };
 
 use crate::{
@@ -439,6 +440,30 @@ impl Gateway {
         for session in state.sessions.values() {
             session.close_all(code, reason);
         }
+    }
+
+    /// Closes (with `code`) and drops the browsers whose ticket matches; how many.
+    pub fn close_browsers(
+        &self,
+        matches: impl Fn(&AttachTicket) -> bool,
+        code: u16,
+        reason: &str,
+    ) -> usize {
+        let mut state = self.lock();
+        state
+            .sessions
+            .values_mut()
+            .map(|session| session.close_matching(&matches, code, reason))
+            .sum()
+    }
+
+    /// Closes the gateway's socket with `code`; false when it has none.
+    pub fn close_link(&self, code: u16, reason: &str) -> bool {
+        let state = self.lock();
+        if let Some(link) = &state.link {
+            link.outbox.close(code, reason);
+        }
+        state.link.is_some()
     }
 
     /// Browsers attached, over all sessions.

@@ -12,8 +12,11 @@ use std::{
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use chatcode_core::ticket::AttachTicket;
+
 use crate::{
     app::AppClient, config::HubConfig, gateway::Gateway, metrics::Metrics, recorder::Recorder,
+    revoke::Revoked,
 };
 
 /// Shared by every handler and task.
@@ -28,6 +31,7 @@ pub struct Hub {
     pub metrics: Arc<Metrics>,
     gateways: Mutex<HashMap<String, Arc<Gateway>>>,
     sockets: Arc<Semaphore>,
+    revoked: Mutex<Revoked>,
     ids: AtomicU64,
     started: Instant,
 }
@@ -50,6 +54,7 @@ impl Hub {
             metrics,
             gateways: Mutex::new(HashMap::new()),
             sockets,
+            revoked: Mutex::new(Revoked::default()),
             ids: AtomicU64::new(1),
             started: Instant::now(),
         })
@@ -90,6 +95,16 @@ impl Hub {
             self.metrics.socket_refused();
         }
         permit
+    }
+
+    /// Runs `f` on the recent revocations.
+    pub fn with_revoked<T>(&self, f: impl FnOnce(&mut Revoked) -> T) -> T {
+        f(&mut self.revoked.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether `ticket` names a sign-in, VPS or session revoked since it was issued.
+    pub fn is_revoked(&self, ticket: &AttachTicket) -> bool {
+        self.with_revoked(|revoked| revoked.refuses(ticket, std::time::Instant::now()))
     }
 
     /// A fresh id for a socket or a browser.

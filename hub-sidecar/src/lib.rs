@@ -22,6 +22,7 @@ mod rate;
 mod recorder;
 mod relay;
 pub mod replay;
+mod revoke;
 mod session_hub;
 mod timers;
 pub mod tls;
@@ -49,6 +50,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/gw/connect", get(gateway_socket::connect))
         .route("/vps/{id}/terminal", get(browser_socket::attach))
         .route("/internal/gateways/{id}/commands", post(commands::relay))
+        .route("/internal/revoke", post(revoke::revoke))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(hub)

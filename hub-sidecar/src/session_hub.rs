@@ -18,7 +18,7 @@ use axum::extract::ws::Message;
 use bytes::Bytes;
 use chatcode_core::{
     protocol::{Gap, HubMessage},
-    ticket::Mode,
+    ticket::AttachTicket,
 };
 
 use crate::{
@@ -36,8 +36,8 @@ pub struct Subscriber {
     pub id: u64,
     /// Its socket's queue.
     pub outbox: Outbox,
-    /// What its ticket allows.
-    pub mode: Mode,
+    /// Its ticket: what it may do, and whose it is (revocations close it).
+    pub ticket: Arc<AttachTicket>,
     /// When it last sent anything (ms on the hub's clock), for the idle sweep.
     pub last_active: Arc<AtomicU64>,
     /// While it catches up: the next frame it needs from the replay window.
@@ -288,6 +288,24 @@ impl SessionHub {
         };
         self.subscribers.push(subscriber);
         Ok(needs_snapshot)
+    }
+
+    /// Closes (with `code`) and drops the browsers whose ticket matches; how many.
+    pub fn close_matching(
+        &mut self,
+        matches: impl Fn(&AttachTicket) -> bool,
+        code: u16,
+        reason: &str,
+    ) -> usize {
+        let before = self.subscribers.len();
+        self.subscribers.retain(|s| {
+            let hit = matches(&s.ticket);
+            if hit {
+                s.outbox.close(code, reason);
+            }
+            !hit
+        });
+        before - self.subscribers.len()
     }
 
     /// Closes every browser with `code`.

@@ -34,6 +34,7 @@ async fn housekeeping(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
             gateway.expire(timers.relay_memory, release);
         }
         hub.forget_unused();
+        hub.with_revoked(|revoked| revoked.expire(std::time::Instant::now()));
         if closed > 0 {
             tracing::info!(closed, "closed idle browsers");
         }

@@ -8,7 +8,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use chatcode_core::{
     protocol::frame,
-    ticket::{self, AttachTicket, Mode},
+    ticket::{self, AttachTicket, Holder, Mode},
     time::now_ms,
 };
 use chatcode_fakes::{
@@ -26,6 +26,8 @@ use tokio_tungstenite::{
 };
 
 pub const HUB_SECRET: &str = "test-hub-secret";
+/// The sign-in the tickets of [`World::ticket`] name.
+pub const TEST_LOGIN: &str = "test-login";
 /// Longest a test waits for one message.
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -224,7 +226,7 @@ impl World {
     pub fn ticket(&self, session_id: &str, mode: Mode) -> String {
         ticket::sign(
             &AttachTicket::new(
-                &self.user_id,
+                Holder::new(&self.user_id, TEST_LOGIN),
                 &self.vps.gateway_id,
                 &self.vps.id,
                 session_id,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use chatcode_core::{
-    ticket::{self, AttachTicket, Mode},
+    ticket::{self, AttachTicket, Holder, Mode},
     time::now_ms,
 };
 use std::time::Duration;
@@ -62,7 +62,7 @@ impl Target {
         match self {
             Target::Hub(addr) => {
                 let grant = AttachTicket::new(
-                    USER_ID,
+                    Holder::new(USER_ID, "bench-login"),
                     GATEWAY_ID,
                     VPS_ID,
                     session_id,

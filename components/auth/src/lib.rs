@@ -58,11 +58,11 @@ pub async fn route(req: Request) -> Response {
     router.get_async("/api/auth/github/callback", |req: Request, _| async move {
         respond::finish(github::callback(req).await)
     });
-    router.post("/api/auth/logout", |req: Request, _| {
-        respond::finish(sign_out::one(&req))
+    router.post_async("/api/auth/logout", |req: Request, _| async move {
+        respond::finish(sign_out::one(&req).await)
     });
-    router.post("/api/auth/logout-all", |req: Request, _| {
-        respond::finish(sign_out::all(&req))
+    router.post_async("/api/auth/logout-all", |req: Request, _| async move {
+        respond::finish(sign_out::all(&req).await)
     });
     router.get("/api/me", |req: Request, _| {
         respond::finish(me::handle(&req))

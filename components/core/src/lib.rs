@@ -16,6 +16,7 @@ pub mod ids;
 pub mod migrations;
 pub mod oauth;
 pub mod protocol;
+pub mod revocation;
 pub mod session;
 pub mod sessions;
 pub mod ssh;

@@ -1,8 +1,9 @@
 //! `DELETE /vps/:id` and `POST /vps/:id/power-off|power-on`: changes that DigitalOcean
-//! carries out first and the rows then record.
+//! carries out first and the rows then record. A deleted VPS's terminals and gateway socket
+//! are closed by the hub.
 
-use chatcode_core::{ApiError, ErrorKind, time::now_ms, vps::PowerAction};
-use chatcode_kit::{Reply, db, droplets::DoClient, respond, sessions};
+use chatcode_core::{ApiError, ErrorKind, revocation::Revocation, time::now_ms, vps::PowerAction};
+use chatcode_kit::{Reply, db, droplets::DoClient, hub, respond, sessions};
 use serde_json::json;
 use spin_sdk::http::Request;
 
@@ -18,6 +19,11 @@ pub async fn delete(req: &Request, vps_id: &str) -> Reply {
         .delete_droplet(vps.droplet_id)
         .await?;
     store::delete(&conn, &vps.id)?;
+    hub::revoke(&Revocation::Vps {
+        vps_id: vps.id,
+        gateway_id: vps.gateway.id,
+    })
+    .await;
     Ok(respond::no_content(None))
 }
 

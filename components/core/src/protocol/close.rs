@@ -14,17 +14,24 @@ pub const TOO_BIG: u16 = 1009;
 pub const TRY_AGAIN_LATER: u16 = 1013;
 /// A newer connection of the same gateway replaced this one.
 pub const REPLACED: u16 = 4000;
-/// The terminal session ended (the hub closes its browsers once they had the tail): there is
-/// nothing to reconnect to.
+/// The browser's sign-in ended (logout, or logout everywhere): sign in again, then attach.
+pub const SIGNED_OUT: u16 = 4001;
+/// The terminal session ended (ended through the app, or 60 s after the gateway said so):
+/// there is nothing to reconnect to.
 pub const SESSION_ENDED: u16 = 4002;
+/// The VPS was deleted (sent to its browsers and to its gateway): there is nothing to
+/// reconnect to.
+pub const VPS_DELETED: u16 = 4003;
 
 /// Every code above with its name, for documentation and tests.
-pub const ALL: [(u16, &str); 7] = [
+pub const ALL: [(u16, &str); 9] = [
     (NORMAL, "normal"),
     (GOING_AWAY, "going_away"),
     (POLICY, "policy"),
     (TOO_BIG, "too_big"),
     (TRY_AGAIN_LATER, "try_again_later"),
     (REPLACED, "replaced"),
+    (SIGNED_OUT, "signed_out"),
     (SESSION_ENDED, "session_ended"),
+    (VPS_DELETED, "vps_deleted"),
 ];
