@@ -15,6 +15,7 @@ pub mod internal;
 pub mod outbound;
 pub mod respond;
 pub mod sessions;
+pub mod status;
 pub mod vault;
 
 pub use respond::Reply;

@@ -11,6 +11,7 @@ use chatcode_core::{
 use chatcode_kit::{
     Reply, db, hub, respond,
     sessions::{self, CurrentUser},
+    status,
 };
 use serde_json::json;
 use spin_sdk::http::Request;
@@ -74,7 +75,7 @@ pub async fn end(req: &Request, vps_id: &str, session_id: &str) -> Reply {
             hub::relay(&vps.gateway_id, &command).await?;
         }
     }
-    store::set_status(&conn, session_id, SessionStatus::Ended, None, now_ms())?;
+    status::set_session(&conn, session_id, SessionStatus::Ended, None, now_ms())?;
     hub::revoke(&Revocation::Session {
         gateway_id: vps.gateway_id,
         session_id: session_id.to_owned(),

@@ -1,10 +1,9 @@
 //! chatcode vps component: a user's VPSes on DigitalOcean (create with gateway credentials
-//! in cloud-init, list, detail, power, delete) and the internal routes the hub calls for
-//! gateways (authenticate, record events, sweep). A thin spin-sdk adapter: routing here,
-//! HTTP mapping in the handler modules, SQL in `store`.
+//! in cloud-init, list, detail, power, delete). The hub's gateway routes are the `gateways`
+//! component's. A thin spin-sdk adapter: routing here, HTTP mapping in the handler modules,
+//! SQL in `store`.
 
 mod create;
-mod hub;
 mod manage;
 mod settings;
 mod store;
@@ -23,14 +22,11 @@ async fn handle(req: Request) -> Response {
 }
 
 /// Every route this component serves, with its method.
-const ROUTES: [&str; 7] = [
+const ROUTES: [&str; 4] = [
     "/vps",
     "/vps/:id",
     "/vps/:id/power-off",
     "/vps/:id/power-on",
-    "/internal/gateways/auth",
-    "/internal/gateways/:id/events",
-    "/internal/sweep",
 ];
 
 /// Routes one request; other methods on known paths answer 405.
@@ -62,16 +58,6 @@ pub async fn route(req: Request) -> Response {
             )
         },
     );
-    router.post("/internal/gateways/auth", |req: Request, _| {
-        respond::finish(hub::gateway_auth::handle(&req))
-    });
-    router.post(
-        "/internal/gateways/:id/events",
-        |req: Request, params: Params| respond::finish(hub::events::handle(&req, id(&params))),
-    );
-    router.post("/internal/sweep", |req: Request, _| {
-        respond::finish(hub::sweep::handle(&req))
-    });
     for path in ROUTES {
         router.any(path, method_not_allowed);
     }
