@@ -111,11 +111,17 @@ impl AppClient {
         }
     }
 
-    /// `POST /internal/sweep`.
-    pub async fn sweep(&self) -> Result<serde_json::Value, AppError> {
+    /// `POST /internal/sweep`; `hub_started` on the hub's first call, so the app disconnects
+    /// every gateway it has connected (none is, through a hub that just started).
+    pub async fn sweep(&self, hub_started: bool) -> Result<serde_json::Value, AppError> {
+        let body = if hub_started {
+            serde_json::json!({ "hub_started": true })
+        } else {
+            serde_json::json!({})
+        };
         let response = self
             .post("/internal/sweep")
-            .json(&serde_json::json!({}))
+            .json(&body)
             .send()
             .await
             .map_err(|e| AppError::Unreachable(e.to_string()))?;

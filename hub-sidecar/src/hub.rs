@@ -10,7 +10,7 @@ use std::{
     time::Instant,
 };
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use chatcode_core::ticket::AttachTicket;
 
@@ -32,6 +32,8 @@ pub struct Hub {
     gateways: Mutex<HashMap<String, Arc<Gateway>>>,
     sockets: Arc<Semaphore>,
     revoked: Mutex<Revoked>,
+    /// Set once the app has heard this hub started; events wait for it.
+    pub(crate) app_ready: watch::Sender<bool>,
     ids: AtomicU64,
     started: Instant,
 }
@@ -45,7 +47,13 @@ impl Hub {
             config.timers.auth_cache,
         ));
         let metrics = Arc::new(Metrics::default());
-        let recorder = Recorder::new(app.clone(), metrics.clone(), config.timers.event_flush);
+        let (app_ready, ready) = watch::channel(false);
+        let recorder = Recorder::new(
+            app.clone(),
+            metrics.clone(),
+            config.timers.event_flush,
+            ready,
+        );
         let sockets = Arc::new(Semaphore::new(config.limits.sockets));
         Arc::new(Self {
             config,
@@ -55,6 +63,7 @@ impl Hub {
             gateways: Mutex::new(HashMap::new()),
             sockets,
             revoked: Mutex::new(Revoked::default()),
+            app_ready,
             ids: AtomicU64::new(1),
             started: Instant::now(),
         })

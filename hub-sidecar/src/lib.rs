@@ -9,6 +9,7 @@
 
 pub mod app;
 mod browser_socket;
+pub mod cli;
 mod commands;
 pub mod config;
 mod errors;
@@ -88,6 +89,12 @@ impl Serving {
     /// upgrades included).
     pub fn router(&self) -> Router {
         router(self.hub.clone())
+    }
+
+    /// Resolves once the app has heard this hub started (before that, events wait).
+    pub async fn app_ready(&self) {
+        let mut ready = self.hub.app_ready.subscribe();
+        let _ = ready.wait_for(|ready| *ready).await;
     }
 
     /// Closes every socket with 1001 (gateways reconnect elsewhere), waits for their close

@@ -4,12 +4,14 @@
 //! ([`crate::event_queue`]). One task per gateway with something queued drains it in batches,
 //! in order, after a short batching window; a failed post is retried with back-off until the
 //! app takes it (a batch the app refuses outright is dropped and counted). A few posts run at
-//! once across all gateways, so a slow app slows only the recording.
+//! once across all gateways, so a slow app slows only the recording. Nothing is posted before
+//! the app has heard the hub started ([`crate::timers`]), so no connection this hub records
+//! is undone by that.
 
 use std::{sync::Arc, time::Duration};
 
 use chatcode_core::hub_events::HubEvent;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use crate::{
     app::{AppClient, AppError},
@@ -21,9 +23,9 @@ use crate::{
 /// Posts to the app in flight at once, over all gateways.
 const CONCURRENT_POSTS: usize = 16;
 /// First wait after a failed post; it doubles up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// Longest wait between two tries of the same batch.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Records events; cheap to clone.
 #[derive(Clone)]
@@ -32,16 +34,24 @@ pub struct Recorder {
     metrics: Arc<Metrics>,
     posts: Arc<Semaphore>,
     flush_after: Duration,
+    /// True once the app knows this hub started.
+    app_ready: watch::Receiver<bool>,
 }
 
 impl Recorder {
-    /// A recorder posting to `app`, batching for `flush_after`.
-    pub fn new(app: Arc<AppClient>, metrics: Arc<Metrics>, flush_after: Duration) -> Self {
+    /// A recorder posting to `app` once `app_ready`, batching for `flush_after`.
+    pub fn new(
+        app: Arc<AppClient>,
+        metrics: Arc<Metrics>,
+        flush_after: Duration,
+        app_ready: watch::Receiver<bool>,
+    ) -> Self {
         Self {
             app,
             metrics,
             posts: Arc::new(Semaphore::new(CONCURRENT_POSTS)),
             flush_after,
+            app_ready,
         }
     }
 
@@ -58,12 +68,12 @@ impl Recorder {
 
     /// Drains `gateway`'s queue, then ends (the queue says so under its lock, so an event
     /// queued meanwhile starts a new task).
-    async fn deliver(self, gateway: Arc<Gateway>) {
-        loop {
-            tokio::time::sleep(self.flush_after).await;
-            let Some((body, count)) = gateway.take_batch() else {
-                return;
-            };
+    async fn deliver(mut self, gateway: Arc<Gateway>) {
+        tokio::time::sleep(self.flush_after).await;
+        if self.app_ready.wait_for(|ready| *ready).await.is_err() {
+            return;
+        }
+        while let Some((body, count)) = gateway.take_batch() {
             self.post(&gateway.id, body, count).await;
         }
     }
@@ -98,6 +108,6 @@ impl Recorder {
 }
 
 /// A 4xx that trying again will not change (the gateway is gone, the batch is malformed).
-fn is_refusal(status: u16) -> bool {
+pub fn is_refusal(status: u16) -> bool {
     (400..500).contains(&status) && !matches!(status, 408 | 429)
 }

@@ -1,12 +1,17 @@
 //! The hub's periodic work: closing idle browsers, freeing ended and unwatched sessions,
 //! forgetting stale relay answers, and calling the app's sweep (provisioning timeouts,
-//! disconnected sessions).
+//! disconnected sessions), the first time to say the hub started.
 
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::{hub::Hub, session_hub::Release};
+use crate::{
+    app::AppError,
+    hub::Hub,
+    recorder::{FIRST_BACKOFF, MAX_BACKOFF, is_refusal},
+    session_hub::Release,
+};
 
 /// Starts both loops; they end when `stop` turns true.
 pub fn spawn(hub: &Arc<Hub>, stop: &watch::Receiver<bool>) {
@@ -42,17 +47,47 @@ async fn housekeeping(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
 }
 
 async fn app_sweep(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
+    tokio::select! {
+        () = announce_start(&hub) => {}
+        _ = stop.changed() => return,
+    }
     let mut ticker = tokio::time::interval(hub.config.timers.app_sweep);
-    // The first tick is immediate: let the app finish starting first.
+    // The first tick is immediate, and the start was just announced.
     ticker.tick().await;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = stop.changed() => return,
         }
-        match hub.app.sweep().await {
+        match hub.app.sweep(false).await {
             Ok(outcome) => tracing::debug!(%outcome, "app sweep"),
             Err(e) => tracing::warn!("app sweep failed: {e}"),
         }
     }
+}
+
+/// Tells the app this hub started (so gateways it has connected, through a hub now gone, are
+/// disconnected), retrying with back-off until it answers; then lets events be recorded. An
+/// app that refuses it (4xx) is not asked again.
+async fn announce_start(hub: &Hub) {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match hub.app.sweep(true).await {
+            Ok(outcome) => {
+                tracing::info!(%outcome, "the app knows the hub started");
+                break;
+            }
+            Err(AppError::Status(status)) if is_refusal(status) => {
+                tracing::error!(status, "the app refused the hub's start");
+                break;
+            }
+            Err(e) => {
+                hub.metrics.app_error();
+                tracing::warn!("telling the app the hub started failed: {e}; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+    hub.app_ready.send_replace(true);
 }

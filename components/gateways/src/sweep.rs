@@ -4,6 +4,8 @@
 //! `disconnected`.
 //!
 //! `now` (unix ms) lets the caller sweep as of a given instant; it defaults to the clock.
+//! `hub_started: true` is the hub's first call after it starts: every gateway recorded as
+//! connected is disconnected first (`chatcode_kit::status::hub_started`).
 
 use chatcode_core::time::now_ms;
 use chatcode_kit::{Reply, db, internal, respond, status};
@@ -18,9 +20,11 @@ const MAX_BODY: usize = 1024;
 #[serde(deny_unknown_fields)]
 struct Body {
     now: Option<i64>,
+    #[serde(default)]
+    hub_started: bool,
 }
 
-/// Runs both sweeps in one transaction and reports how many rows each changed.
+/// Runs the sweeps in one transaction and reports how many rows each changed.
 pub fn handle(req: &Request) -> Reply {
     internal::require_hub(req)?;
     let body: Body = if req.body().is_empty() {
@@ -30,10 +34,18 @@ pub fn handle(req: &Request) -> Reply {
     };
     let now = body.now.unwrap_or_else(now_ms);
     let conn = db::open()?;
-    let swept = db::transaction(&conn, |conn| status::sweep(conn, now))?;
+    let (gone, swept) = db::transaction(&conn, |conn| {
+        let gone = if body.hub_started {
+            status::hub_started(conn, now)?
+        } else {
+            0
+        };
+        Ok((gone, status::sweep(conn, now)?))
+    })?;
     respond::json(
         200,
         &json!({
+            "gateways_disconnected": gone,
             "provisioning_timeout": swept.provisioning_timeout,
             "sessions_disconnected": swept.sessions_disconnected,
         }),

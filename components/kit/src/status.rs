@@ -289,6 +289,20 @@ impl GatewayRows<'_> {
     }
 }
 
+/// A hub started with no socket: no gateway is connected through it, so every gateway
+/// recorded as connected is now disconnected (one hub serves the app); those that come back
+/// are recorded connected again, and the sweep disconnects the others' sessions after the
+/// grace. How many changed.
+pub fn hub_started(conn: &Connection, now: i64) -> Result<i64, ApiError> {
+    db::run(
+        conn,
+        "UPDATE gateways SET connected = 0, disconnected_at = ?1, updated_at = ?1 \
+         WHERE connected = 1",
+        &[Value::Integer(now)],
+    )?;
+    db::changes(conn)
+}
+
 /// What a sweep changed.
 pub struct Swept {
     /// VPSes that never said hello in time.
