@@ -20,8 +20,10 @@ use std::{
 use anyhow::{Context, bail};
 
 mod browser;
+pub mod fault_proxy;
 
 pub use browser::{Browser, session_cookie};
+pub use fault_proxy::{Direction, FaultProxy};
 
 /// How long a process may take to print its `Serving` line (compiling
 /// components on a cold cache takes a while on two cores).
