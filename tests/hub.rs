@@ -373,13 +373,13 @@ async fn browsers_attach_with_tickets_type_and_resume_without_loss() {
         .send(json!({"type": "session.input", "schema_version": "1", "session_id": SESSION, "data": "eA=="}))
         .await;
     assert_eq!(second.json_of("error").await["code"], "writer_busy");
-    // Messages for another session and malformed ones are refused without closing.
+    // A malformed message is refused without closing; one for another session closes (1008).
+    second.send_text("{not json".into()).await;
+    assert_eq!(second.json_of("error").await["code"], "invalid_message");
     second
         .send(json!({"type": "session.ack", "schema_version": "1", "session_id": "ses-othersession000000001", "seq": 1}))
         .await;
-    assert_eq!(second.json_of("error").await["code"], "wrong_session");
-    second.send_text("{not json".into()).await;
-    assert_eq!(second.json_of("error").await["code"], "invalid_message");
+    assert_eq!(second.closed().await, Some(1008));
 
     // Drop the browser after seq 4, produce more, reattach with last_seq: exactly the rest.
     browser.close().await;

@@ -199,11 +199,7 @@ fn text_message(
         return Ok(());
     }
     if message.session_id() != Some(ticket.session_id.as_str()) {
-        return refuse(
-            error_code::WRONG_SESSION,
-            "this socket is attached to another session",
-            request_id,
-        );
+        return Err((close::POLICY, "this socket is attached to another session"));
     }
     if message.needs_write() {
         if !ticket.mode.can_write() {

@@ -5,8 +5,9 @@
 pub const NORMAL: u16 = 1000;
 /// The hub is shutting down: reconnect (resume with `last_seq`).
 pub const GOING_AWAY: u16 = 1001;
-/// A message that breaks the protocol's rules (binary from a browser, a malformed frame, a
-/// hello naming another gateway): do not retry the same thing.
+/// A message that breaks the protocol's rules (binary from a browser, another session's id, a
+/// malformed frame, a hello naming another gateway, events past a gateway's cap): do not
+/// retry the same thing.
 pub const POLICY: u16 = 1008;
 /// A message over the size limit.
 pub const TOO_BIG: u16 = 1009;

@@ -14,16 +14,13 @@ pub const BUSY: &str = "busy";
 /// This browser sent more than its allowance (bytes of messages per second, with a burst):
 /// the message was dropped. Only the browser that sent it is told.
 pub const RATE_LIMITED: &str = "rate_limited";
-/// The message names a session other than the ticket's.
-pub const WRONG_SESSION: &str = "wrong_session";
 
 /// Every code above, for documentation and tests.
-pub const ALL: [&str; 7] = [
+pub const ALL: [&str; 6] = [
     INVALID_MESSAGE,
     READ_ONLY,
     WRITER_BUSY,
     GATEWAY_OFFLINE,
     BUSY,
     RATE_LIMITED,
-    WRONG_SESSION,
 ];
