@@ -45,7 +45,7 @@ impl Default for Limits {
         Self {
             sockets: 50_000,
             sessions_per_gateway: 64,
-            browsers_per_session: 64,
+            browsers_per_session: 256,
             browser_input: Rate {
                 per_second: 128.0 * 1024.0,
                 burst: 512.0 * 1024.0,
