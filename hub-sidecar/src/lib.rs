@@ -3,7 +3,22 @@
 //! resume, and relays the app's commands to gateways.
 //!
 //! The hub owns no database: it asks the app through its internal routes (gateway auth,
-//! events, sweep) and keeps only live state in memory.
+//! events, sweep) and keeps only live state in memory, all of it bounded ([`Limits`]).
+//!
+//! # Tasks and queues
+//!
+//! ```text
+//! gateway socket task ─ frames, events: Gateway lock, push ─▶ browser Outbox ─▶ browser writer
+//!   │                  ─ queue_event (bounded EventQueue) ──▶ delivery task ──HTTP──▶ app
+//!   └ link: snapshot asks ─ push ─▶ gateway Outbox ─▶ gateway writer
+//! browser socket task ─ commands: push ─▶ gateway Outbox; drained (Notify) ◀─ browser writer
+//! relay route ─ push ─▶ gateway Outbox; answer ◀─ watch ─ gateway socket task
+//! timers: housekeeping; app sweep (its first call opens app_ready ─ watch ─▶ delivery tasks)
+//! ```
+//!
+//! Every push is non-blocking (a full queue is the producer's decision, never a wait), writers
+//! push to nobody, and delivery tasks only wait on the app: no cycle of waits, and nothing a
+//! socket's read loop does waits on another peer or on the app.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
