@@ -3,7 +3,8 @@
 //!
 //! Everything sits behind one mutex that is never held across an `.await`: a frame is pushed
 //! to every browser's queue with a non-blocking push while the lock is held, which is what
-//! keeps the order of replayed and live frames exact.
+//! keeps the order of replayed and live frames exact. What concerns its browsers alone is in
+//! [`browsers`].
 
 use std::{
     collections::HashMap,
@@ -16,7 +17,6 @@ use bytes::Bytes;
 use chatcode_core::{
     hub_events::HubEvent,
     protocol::{Event, GatewayState, HubMessage},
-    ticket::AttachTicket,
 };
 
 use crate::{
@@ -26,36 +26,12 @@ use crate::{
     metrics::Metrics,
     outbox::{Outbox, PushError},
     relay::Relay,
-    session_hub::{Release, SessionHub, Subscriber},
+    session_hub::{Release, SessionHub},
 };
 
-/// Why a browser could not attach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttachError {
-    /// The session has its most browsers, or the gateway its most sessions.
-    AtCapacity,
-    /// The browser's queue could not take what it must get first.
-    Queue(PushError),
-}
+mod browsers;
 
-impl From<PushError> for AttachError {
-    fn from(e: PushError) -> Self {
-        AttachError::Queue(e)
-    }
-}
-
-/// How an attaching browser starts.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Attached {
-    /// It gets every frame after its `last_seq` (now, or as its queue drains); live frames
-    /// follow.
-    Resumed,
-    /// It needs a snapshot first (a fresh attach, or frames were lost: a `gap` was sent).
-    NeedsSnapshot,
-    /// The gateway is away: the browser was told so with a `gateway.status`, and the snapshots
-    /// of the gateway's greeting will reach it when it is back.
-    GatewayAway,
-}
+pub use browsers::{AttachError, Attached};
 
 /// The connection a gateway currently has.
 struct Link {
@@ -287,59 +263,6 @@ impl Gateway {
         )
     }
 
-    /// Whether a browser may attach to `session_id` now: neither the session's browser cap
-    /// nor the gateway's session cap is reached.
-    pub fn has_room(&self, session_id: &str) -> bool {
-        let state = self.lock();
-        match state.sessions.get(session_id) {
-            Some(session) => session.subscribers.len() < self.limits.browsers_per_session,
-            None => state.sessions.len() < self.limits.sessions_per_gateway,
-        }
-    }
-
-    /// Attaches a browser to a session. With `last_seq`, it first gets every frame after it
-    /// from the replay window (now or as its queue drains), or a `gap` when they are gone.
-    /// While the gateway is away, it is told so in the same breath, so no status change can
-    /// slip in between.
-    pub fn attach(
-        &self,
-        session_id: &str,
-        subscriber: Subscriber,
-        last_seq: Option<u64>,
-    ) -> Result<Attached, AttachError> {
-        let mut state = self.lock();
-        let away = state.away();
-        let session = state
-            .session(session_id, &self.limits)
-            .filter(|s| s.subscribers.len() < self.limits.browsers_per_session)
-            .ok_or(AttachError::AtCapacity)?;
-        let outbox = subscriber.outbox.clone();
-        let needs_snapshot = match last_seq {
-            Some(n) => session.attach(session_id, subscriber, n, &self.metrics)?,
-            None => {
-                session.subscribers.push(subscriber);
-                true
-            }
-        };
-        if let Some(status) = away {
-            outbox.push(self.status_message(status))?;
-        }
-        Ok(match (needs_snapshot, away) {
-            (false, _) => Attached::Resumed,
-            (true, None) => Attached::NeedsSnapshot,
-            (true, Some(_)) => Attached::GatewayAway,
-        })
-    }
-
-    /// Feeds a browser of `session_id` that waited for its queue to drain; true when it was
-    /// sent a `gap` instead and needs a snapshot.
-    pub fn catch_up(&self, session_id: &str, subscriber_id: u64) -> bool {
-        self.lock()
-            .sessions
-            .get_mut(session_id)
-            .is_some_and(|session| session.catch_up(session_id, subscriber_id, &self.metrics))
-    }
-
     /// Sends an event where it belongs: to the browser that asked for it, else (acks aside)
     /// to the browsers of its session, or of every session for the gateway's hello and
     /// health. Relays take theirs on the way. A snapshot makes whoever gets it live.
@@ -372,32 +295,6 @@ impl Gateway {
                 }
             }
         }
-    }
-
-    /// Detaches a browser.
-    pub fn detach(&self, session_id: &str, subscriber_id: u64) {
-        if let Some(session) = self.lock().sessions.get_mut(session_id) {
-            session.detach(subscriber_id);
-        }
-    }
-
-    /// Whether `subscriber_id` may type now: nobody else typed in the last 30 s. Taking the
-    /// lease renews it.
-    pub fn take_lease(&self, session_id: &str, subscriber_id: u64) -> bool {
-        self.lock()
-            .sessions
-            .get_mut(session_id)
-            .is_none_or(|session| session.take_lease(subscriber_id))
-    }
-
-    /// Closes browsers silent since before `cutoff` (hub clock ms); returns how many.
-    pub fn close_idle(&self, cutoff: u64) -> usize {
-        let mut state = self.lock();
-        state
-            .sessions
-            .values_mut()
-            .map(|session| session.close_idle(cutoff))
-            .sum()
     }
 
     /// Drops relay answers older than `memory`, and the sessions `release` lets go.
@@ -442,21 +339,6 @@ impl Gateway {
         }
     }
 
-    /// Closes (with `code`) and drops the browsers whose ticket matches; how many.
-    pub fn close_browsers(
-        &self,
-        matches: impl Fn(&AttachTicket) -> bool,
-        code: u16,
-        reason: &str,
-    ) -> usize {
-        let mut state = self.lock();
-        state
-            .sessions
-            .values_mut()
-            .map(|session| session.close_matching(&matches, code, reason))
-            .sum()
-    }
-
     /// Closes the gateway's socket with `code`; false when it has none.
     pub fn close_link(&self, code: u16, reason: &str) -> bool {
         let state = self.lock();
@@ -464,14 +346,5 @@ impl Gateway {
             link.outbox.close(code, reason);
         }
         state.link.is_some()
-    }
-
-    /// Browsers attached, over all sessions.
-    pub fn browser_count(&self) -> usize {
-        self.lock()
-            .sessions
-            .values()
-            .map(|s| s.subscribers.len())
-            .sum()
     }
 }
