@@ -402,6 +402,70 @@ fn delete_destroys_the_droplet_and_every_row() {
 }
 
 #[test]
+fn the_create_form_offers_digitaloceans_regions_and_sizes_cached_for_an_hour() {
+    let setup = Setup::new();
+    let mut anonymous = Browser::new(&setup.app);
+    assert_eq!(anonymous.send("GET", "/vps/options", None).0, 401);
+    let mut unlinked = Browser::new(&setup.app);
+    unlinked.login("bob");
+    let (status, body) = unlinked.send("GET", "/vps/options", None);
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "do_not_connected");
+
+    let (mut alice, _) = setup.user("alice", 0);
+    let (status, options) = alice.send("GET", "/vps/options", None);
+    assert_eq!(status, 200, "{options}");
+    let ams3 = options["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["slug"] == "ams3")
+        .expect("ams3 is offered");
+    assert_eq!(ams3["name"], "Amsterdam 3");
+    assert!(
+        ams3["sizes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("s-1vcpu-1gb"))
+    );
+    let sizes = options["sizes"].as_array().unwrap();
+    let small = sizes.iter().find(|s| s["slug"] == "s-1vcpu-1gb").unwrap();
+    assert_eq!(
+        (
+            &small["vcpus"],
+            &small["memory"],
+            &small["disk"],
+            &small["price_monthly"]
+        ),
+        (&json!(1), &json!(1024), &json!(25), &json!(6.0))
+    );
+    assert!(
+        small["regions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("ams3"))
+    );
+    let prices: Vec<f64> = sizes
+        .iter()
+        .map(|s| s["price_monthly"].as_f64().unwrap())
+        .collect();
+    assert!(
+        prices.windows(2).all(|w| w[0] <= w[1]),
+        "cheapest first: {prices:?}"
+    );
+
+    // Cached: the next dashboard, even another user's, does not ask DigitalOcean again.
+    assert_eq!(
+        alice.send("GET", "/vps/options", None),
+        (200, options.clone())
+    );
+    assert_eq!(unlinked.send("GET", "/vps/options", None), (200, options));
+    assert_eq!(setup.fake.traffic().calls(DoEndpoint::ListRegions), 1);
+    assert_eq!(setup.fake.traffic().calls(DoEndpoint::ListSizes), 1);
+    assert_eq!(alice.send("POST", "/vps/options", None).0, 405);
+}
+
+#[test]
 fn bad_input_and_foreign_ids_are_refused() {
     let setup = Setup::new();
     let (mut alice, _) = setup.user("alice", 0);

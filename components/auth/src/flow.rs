@@ -10,8 +10,8 @@ use chatcode_core::{
     session,
     time::now_ms,
 };
-use chatcode_kit::sessions;
-use spin_sdk::{http::Request, key_value::Store};
+use chatcode_kit::{kv, sessions};
+use spin_sdk::http::Request;
 
 /// A callback that passed every check: the code to exchange.
 pub struct Verified {
@@ -31,13 +31,6 @@ pub struct Started {
     pub cookie: String,
 }
 
-fn store() -> Result<Store, ApiError> {
-    Store::open_default().map_err(|e| {
-        eprintln!("opening the key-value store: {e:?}");
-        ApiError::service_unavailable()
-    })
-}
-
 fn key(state: &str) -> String {
     format!("oauth_state:{state}")
 }
@@ -49,12 +42,9 @@ fn key(state: &str) -> String {
 /// it (one `Set-Cookie` per response), and need not: the state is spent.
 pub fn start(provider: Provider, callback_path: &str) -> Result<Started, ApiError> {
     let started = oauth::start(provider, now_ms());
-    store()?
+    kv::store()?
         .set_json(key(&started.state), &started.record)
-        .map_err(|e| {
-            eprintln!("storing an OAuth state: {e:?}");
-            ApiError::service_unavailable()
-        })?;
+        .map_err(kv::failed)?;
     let cookie = session::set_cookie_at(
         oauth::BROWSER_COOKIE,
         &started.browser_nonce,
@@ -138,14 +128,10 @@ pub fn verify(
 
 /// Reads and deletes a stored state.
 fn take(state: &str) -> Result<Option<OAuthState>, ApiError> {
-    let store = store()?;
-    fn failed(e: impl std::fmt::Debug) -> ApiError {
-        eprintln!("reading an OAuth state: {e:?}");
-        ApiError::service_unavailable()
-    }
-    let record: Option<OAuthState> = store.get_json(key(state)).map_err(failed)?;
+    let store = kv::store()?;
+    let record: Option<OAuthState> = store.get_json(key(state)).map_err(kv::failed)?;
     if record.is_some() {
-        store.delete(&key(state)).map_err(failed)?;
+        store.delete(&key(state)).map_err(kv::failed)?;
     }
     Ok(record)
 }

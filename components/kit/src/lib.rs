@@ -6,12 +6,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod digitalocean;
 pub mod droplets;
 pub mod hub;
 pub mod internal;
+pub mod kv;
 pub mod outbound;
 pub mod respond;
 pub mod sessions;

@@ -11,9 +11,9 @@ use chatcode_core::{
     session::{self, SessionRecord},
     time::now_ms,
 };
-use spin_sdk::{http::Request, key_value::Store, sqlite::Value};
+use spin_sdk::{http::Request, sqlite::Value};
 
-use crate::{config, db};
+use crate::{config, db, kv};
 
 const SQL_INSERT: &str = "INSERT INTO persistent_sessions \
     (id, user_id, token_hash, user_agent, ip_address, created_at, expires_at, last_active_at) \
@@ -33,18 +33,6 @@ pub struct CurrentUser {
     pub user_id: String,
     /// Hash of the session token (identifies this sign-in).
     pub session_hash: String,
-}
-
-fn store() -> Result<Store, ApiError> {
-    Store::open_default().map_err(|e| {
-        eprintln!("opening the key-value store: {e:?}");
-        ApiError::service_unavailable()
-    })
-}
-
-fn kv_failed(e: impl std::fmt::Debug) -> ApiError {
-    eprintln!("key-value failed: {e:?}");
-    ApiError::service_unavailable()
 }
 
 /// Whether cookies go without `Secure` (development only).
@@ -81,9 +69,9 @@ pub fn start(user_id: &str, req: &Request) -> Result<String, ApiError> {
             Value::Integer(record.last_active_at),
         ],
     )?;
-    store()?
+    kv::store()?
         .set_json(session::key_for_hash(&hash), &record)
-        .map_err(kv_failed)?;
+        .map_err(kv::failed)?;
     Ok(session::session_cookie(&token, insecure_cookies()))
 }
 
@@ -98,8 +86,8 @@ pub fn current(req: &Request) -> Result<Option<CurrentUser>, ApiError> {
     };
     let hash = session::token_hash(token);
     let key = session::key_for_hash(&hash);
-    let store = store()?;
-    let record: Option<SessionRecord> = store.get_json(&key).map_err(kv_failed)?;
+    let store = kv::store()?;
+    let record: Option<SessionRecord> = store.get_json(&key).map_err(kv::failed)?;
     let Some(mut record) = record else {
         return Ok(None);
     };
@@ -110,7 +98,7 @@ pub fn current(req: &Request) -> Result<Option<CurrentUser>, ApiError> {
     }
     if record.needs_touch(now) {
         record.last_active_at = now;
-        store.set_json(&key, &record).map_err(kv_failed)?;
+        store.set_json(&key, &record).map_err(kv::failed)?;
         let conn = db::open()?;
         db::run(&conn, SQL_TOUCH, &[Value::Integer(now), db::t(&hash)])?;
     }
@@ -127,9 +115,9 @@ pub fn require(req: &Request) -> Result<CurrentUser, ApiError> {
 
 /// Ends one session.
 pub fn end(hash: &str) -> Result<(), ApiError> {
-    store()?
+    kv::store()?
         .delete(&session::key_for_hash(hash))
-        .map_err(kv_failed)?;
+        .map_err(kv::failed)?;
     let conn = db::open()?;
     db::run(&conn, SQL_DELETE, &[db::t(hash)])?;
     Ok(())
@@ -139,12 +127,12 @@ pub fn end(hash: &str) -> Result<(), ApiError> {
 pub fn end_all(user_id: &str) -> Result<(), ApiError> {
     let conn = db::open()?;
     let hashes = db::run(&conn, SQL_HASHES_OF_USER, &[db::t(user_id)])?;
-    let store = store()?;
+    let store = kv::store()?;
     for row in 0..hashes.rows.len() {
         if let Some(hash) = db::text(&hashes, row, 0) {
             store
                 .delete(&session::key_for_hash(&hash))
-                .map_err(kv_failed)?;
+                .map_err(kv::failed)?;
         }
     }
     db::run(&conn, SQL_DELETE_OF_USER, &[db::t(user_id)])?;

@@ -6,6 +6,7 @@
 mod create;
 mod hub;
 mod manage;
+mod options;
 mod settings;
 mod store;
 mod view;
@@ -23,8 +24,9 @@ async fn handle(req: Request) -> Response {
 }
 
 /// Every route this component serves, with its method.
-const ROUTES: [&str; 7] = [
+const ROUTES: [&str; 8] = [
     "/vps",
+    "/vps/options",
     "/vps/:id",
     "/vps/:id/power-off",
     "/vps/:id/power-on",
@@ -39,6 +41,9 @@ pub async fn route(req: Request) -> Response {
     router.get("/vps", |req: Request, _| respond::finish(view::list(&req)));
     router.post_async("/vps", |req: Request, _| async move {
         respond::finish(create::handle(req).await)
+    });
+    router.get_async("/vps/options", |req: Request, _| async move {
+        respond::finish(options::handle(&req).await)
     });
     router.get_async("/vps/:id", |req: Request, params: Params| async move {
         respond::finish(view::detail(&req, id(&params)).await)
