@@ -28,13 +28,29 @@ pub struct UpArgs {
     #[arg(long)]
     no_build: bool,
     /// Address of the hub's own port (`/healthz`, `/metrics`, the command relay); its
-    /// WebSocket endpoints are also served on `--listen`.
-    #[arg(long, default_value = "127.0.0.1:3001")]
-    hub_listen: SocketAddr,
+    /// WebSocket endpoints are also served on `--listen`. Default: 127.0.0.1:3001, or a free
+    /// port when `--listen` asks for port 0.
+    #[arg(long)]
+    hub_listen: Option<SocketAddr>,
+}
+
+impl UpArgs {
+    /// Where the hub's own port listens: as given, else a free port next to a `--listen` on
+    /// port 0 (so two instances never collide), else 127.0.0.1:3001.
+    fn hub_listen(&self) -> SocketAddr {
+        self.hub_listen.unwrap_or_else(|| {
+            if self.listen.port() == 0 {
+                SocketAddr::new(self.listen.ip(), 0)
+            } else {
+                SocketAddr::from(([127, 0, 0, 1], 3001))
+            }
+        })
+    }
 }
 
 /// Runs `chatcode up` until SIGINT/SIGTERM.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let hub_listen = args.hub_listen();
     if !args.no_build {
         let manifest = args.manifest.clone();
         tokio::task::spawn_blocking(move || builder::build_components(&manifest))
@@ -73,9 +89,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         }
     }
 
-    let hub_listener = tokio::net::TcpListener::bind(args.hub_listen)
+    let hub_listener = tokio::net::TcpListener::bind(hub_listen)
         .await
-        .with_context(|| format!("listening on {} for the hub", args.hub_listen))?;
+        .with_context(|| format!("listening on {hub_listen} for the hub"))?;
     let hub_addr = hub_listener.local_addr()?;
     if !variables.contains_key("hub_url") && !environment.contains_key("SPIN_VARIABLE_HUB_URL") {
         // The components relay commands to the hub this process runs.
