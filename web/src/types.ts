@@ -1,0 +1,69 @@
+// The JSON the console reads from the app's routes (timestamps are Unix milliseconds); fields it
+// does not use are left out.
+
+export interface Me {
+  username: string | null;
+  emails: { email: string }[];
+  providers: {
+    github: { username: string } | null;
+    digitalocean: { email: string | null; connected_at: number } | null;
+  };
+}
+
+export interface Vps {
+  id: string;
+  name: string;
+  status: string;
+  region: string;
+  size: string;
+  ipv4: string | null;
+  updated_at: number;
+  gateway: {
+    connected: boolean;
+    last_seen_at: number | null;
+    version: string | null;
+    hostname: string | null;
+    /** Only in `GET /vps/:id`: the gateway's last `gateway.health` event, as it sent it. */
+    health?: Record<string, unknown> | null;
+  };
+}
+
+export interface Size {
+  slug: string;
+  vcpus: number;
+  /** MiB. */
+  memory: number;
+  /** GB. */
+  disk: number;
+  price_monthly: number;
+  regions: string[];
+}
+
+export interface VpsOptions {
+  regions: { slug: string; name: string; sizes: string[] }[];
+  sizes: Size[];
+}
+
+export interface Session {
+  id: string;
+  title: string;
+  agent_type: string;
+  workdir: string;
+  status: string;
+  error: string | null;
+  exit_code: number | null;
+  created_at: number;
+  ended_at: number | null;
+  last_activity_at: number | null;
+}
+
+export interface SshKey {
+  fingerprint: string;
+  label: string;
+  algorithm: string;
+  added_at: string;
+  expires_at?: string;
+}
+
+/** `agent_type` values `POST /vps/:id/sessions` accepts. */
+export const AGENTS = ['claude-code', 'codex', 'gemini', 'opencode', 'none'] as const;
