@@ -20,8 +20,10 @@ use std::{
 use anyhow::{Context, bail};
 
 mod browser;
+mod chrome;
 
 pub use browser::{Browser, session_cookie};
+pub use chrome::Chrome;
 
 /// How long a process may take to print its `Serving` line (compiling
 /// components on a cold cache takes a while on two cores).
