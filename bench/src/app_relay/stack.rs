@@ -109,7 +109,11 @@ impl Stack {
             .and_then(|id| fake.droplet(id))
             .context("the droplet at the fake")?;
         let env = gateway_env(droplet.user_data.as_deref().unwrap_or_default());
-        let gateway = GatewaySim::start(SimConfig::from_vars(env.clone())?);
+        let mut sim = SimConfig::from_vars(env.clone())?;
+        // Echoes go out at once rather than in the real gateway's 50 ms batches, so latency
+        // figures time the system, not the batching.
+        sim.output_batch = Duration::from_millis(1);
+        let gateway = GatewaySim::start(sim);
         gateway.wait_connected(SETTLE).await?;
         call.wait_active(&vps_id).await?;
         let session = call
