@@ -5,12 +5,11 @@
 //! is deleted on first use, and must come back with the browser's nonce cookie.
 
 use chatcode_core::{
-    ApiError,
+    ApiError, cookie,
     oauth::{self, OAuthState, Provider, StateError},
-    session,
     time::now_ms,
 };
-use chatcode_kit::{kv, sessions};
+use chatcode_kit::{kv, login};
 use spin_sdk::http::Request;
 
 /// A callback that passed every check: the code to exchange.
@@ -45,12 +44,12 @@ pub fn start(provider: Provider, callback_path: &str) -> Result<Started, ApiErro
     kv::store()?
         .set_json(key(&started.state), &started.record)
         .map_err(kv::failed)?;
-    let cookie = session::set_cookie_at(
+    let cookie = cookie::set_at(
         oauth::BROWSER_COOKIE,
         &started.browser_nonce,
         callback_path,
         oauth::STATE_TTL_MS / 1000,
-        sessions::insecure_cookies(),
+        login::insecure_cookies(),
     );
     Ok(Started {
         state: started.state,
@@ -68,15 +67,15 @@ pub fn finish_cookie(
     callback_path: &str,
 ) -> Result<String, ApiError> {
     if signed_in {
-        Ok(session::set_cookie_at(
+        Ok(cookie::set_at(
             oauth::BROWSER_COOKIE,
             "",
             callback_path,
             0,
-            sessions::insecure_cookies(),
+            login::insecure_cookies(),
         ))
     } else {
-        sessions::start(user_id, req)
+        login::start(user_id, req)
     }
 }
 
@@ -111,7 +110,7 @@ pub fn verify(
     let nonce = req
         .header("cookie")
         .and_then(|v| v.as_str())
-        .and_then(|c| session::cookie_value(c, oauth::BROWSER_COOKIE));
+        .and_then(|c| cookie::value(c, oauth::BROWSER_COOKIE));
     record
         .check(provider, nonce, now_ms())
         .map_err(state_error)?;

@@ -1,19 +1,19 @@
 //! `POST /api/auth/logout` and `POST /api/auth/logout-all`.
 
-use chatcode_kit::{Reply, respond, sessions};
+use chatcode_kit::{Reply, caller, login, respond};
 use spin_sdk::http::Request;
 
-/// Ends this browser's session (if any) and clears the cookie: 204.
+/// Ends this browser's login (if any) and clears the cookie: 204.
 pub fn one(req: &Request) -> Reply {
-    if let Some(current) = sessions::current(req)? {
-        sessions::end(&current.session_hash)?;
+    if let Some(current) = login::from_cookie(req)? {
+        login::end(&current.hash)?;
     }
-    Ok(respond::no_content(Some(sessions::clear_cookie())))
+    Ok(respond::no_content(Some(login::clear_cookie())))
 }
 
-/// Ends every session of the signed-in user: 204, or 401 when signed out.
+/// Ends every login of the calling user: 204, or 401 when signed out.
 pub fn all(req: &Request) -> Reply {
-    let current = sessions::require(req)?;
-    sessions::end_all(&current.user_id)?;
-    Ok(respond::no_content(Some(sessions::clear_cookie())))
+    let current = caller::require(req)?;
+    login::end_all(&current.user_id)?;
+    Ok(respond::no_content(Some(login::clear_cookie())))
 }

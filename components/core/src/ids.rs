@@ -27,17 +27,20 @@ pub enum IdKind {
     Key,
     /// A browser sign-in (`lgn-`), the id of a `persistent_sessions` row.
     Login,
+    /// An API key (`akey-`), the id of an `api_keys` row.
+    ApiKey,
 }
 
 impl IdKind {
     /// Every kind, for tests and tables.
-    pub const ALL: [IdKind; 6] = [
+    pub const ALL: [IdKind; 7] = [
         IdKind::User,
         IdKind::Vps,
         IdKind::Gateway,
         IdKind::Session,
         IdKind::Key,
         IdKind::Login,
+        IdKind::ApiKey,
     ];
 
     /// The prefix, dash included.
@@ -49,6 +52,7 @@ impl IdKind {
             IdKind::Session => "ses-",
             IdKind::Key => "key-",
             IdKind::Login => "lgn-",
+            IdKind::ApiKey => "akey-",
         }
     }
 }
@@ -116,7 +120,10 @@ mod tests {
     #[test]
     fn prefixes_are_the_control_plane_ones() {
         let prefixes: Vec<_> = IdKind::ALL.iter().map(|k| k.prefix()).collect();
-        assert_eq!(prefixes, ["usr-", "vps-", "gw-", "ses-", "key-", "lgn-"]);
+        assert_eq!(
+            prefixes,
+            ["usr-", "vps-", "gw-", "ses-", "key-", "lgn-", "akey-"]
+        );
         assert_eq!(IdKind::Gateway.to_string(), "gw");
     }
 

@@ -8,15 +8,17 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod api_key;
 pub mod cloud_init;
+pub mod cookie;
 pub mod crypto;
 pub mod error;
 pub mod hub_events;
 pub mod ids;
+pub mod login;
 pub mod migrations;
 pub mod oauth;
 pub mod protocol;
-pub mod session;
 pub mod sessions;
 pub mod ssh;
 pub mod ticket;

@@ -9,7 +9,7 @@ use chatcode_core::{
     sessions::{CreateSessionRequest, SessionStatus},
     time::now_ms,
 };
-use chatcode_kit::{Reply, db, hub, respond, sessions};
+use chatcode_kit::{Reply, caller, db, hub, respond};
 use spin_sdk::http::Request;
 
 use crate::{manage::vps_not_found, store};
@@ -19,7 +19,7 @@ const MAX_BODY: usize = 256 * 1024;
 
 /// Creates a session on the VPS's gateway; 201 with the session.
 pub async fn handle(req: &Request, vps_id: &str) -> Reply {
-    let user = sessions::require(req)?;
+    let user = caller::require(req)?;
     let request: CreateSessionRequest = respond::parse_body(req.body(), MAX_BODY)?;
     let session = request.validate().map_err(ApiError::invalid_fields)?;
     let conn = db::open()?;

@@ -7,7 +7,7 @@ use chatcode_core::{
     sessions::SessionStatus,
     time::now_ms,
 };
-use chatcode_kit::{Reply, db, hub, respond, sessions};
+use chatcode_kit::{Reply, caller, db, hub, respond};
 use serde_json::json;
 use spin_sdk::http::Request;
 
@@ -41,7 +41,7 @@ pub fn owned_vps(
     req: &Request,
     vps_id: &str,
 ) -> Result<(String, OwnedVps, spin_sdk::sqlite::Connection), ApiError> {
-    let user = sessions::require(req)?;
+    let user = caller::require(req)?;
     let conn = db::open()?;
     let vps = store::owned_vps(&conn, &user.user_id, vps_id)?.ok_or_else(vps_not_found)?;
     Ok((user.user_id, vps, conn))
