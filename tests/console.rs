@@ -346,6 +346,43 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
     assert_eq!(count(&lines(&chrome).await, "$ echo nope"), 0);
     chrome.screenshot("terminal-read-only").await.unwrap();
 
+    // The account page: a new API key is shown once, then listed by its prefix only.
+    browser.goto(&app.url("/dashboard/account")).await.unwrap();
+    chrome
+        .wait_until("the account page", &page_ready("account"), STEP)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#new-api-key input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("laptop")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#new-api-key button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let key = chrome
+        .wait_until("the new key shown", &text_of("#new-key-value"), STEP)
+        .await
+        .unwrap();
+    let key = key.as_str().unwrap().to_owned();
+    assert!(key.starts_with("cck_"), "{key}");
+    let listed = chrome
+        .wait_until(
+            "the key listed",
+            &text_of("[data-key-id] [data-field=prefix]"),
+            STEP,
+        )
+        .await
+        .unwrap();
+    assert!(key.starts_with(listed.as_str().unwrap().trim_end_matches('…')));
+    chrome.screenshot("account").await.unwrap();
+
     // Another user sees "not found" for alice's VPS.
     browser.delete_all_cookies().await.unwrap();
     browser.goto(&app.url("/")).await.unwrap();

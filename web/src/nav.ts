@@ -44,6 +44,7 @@ export function showNav(show: boolean): void {
   nav.append(
     h('a', { href: '/dashboard', class: 'brand' }, 'chatcode'),
     h('a', { href: '/dashboard', class: 'nav-link' }, 'Dashboard'),
+    h('a', { href: '/dashboard/account', class: 'nav-link', id: 'nav-account' }, 'Account'),
     h('span', { class: 'nav-spacer' }),
     name,
     signOut,

@@ -3,12 +3,13 @@
 import { setRetry, clearError } from './banners';
 import type { Config } from './config';
 import { showNav } from './nav';
+import { accountPage } from './pages/account';
 import { dashboardPage } from './pages/dashboard';
 import { notFoundPage } from './pages/notfound';
 import { signInPage } from './pages/signin';
 import { vpsPage } from './pages/vps';
 
-export type PageName = 'signin' | 'dashboard' | 'vps' | 'terminal' | 'notfound';
+export type PageName = 'signin' | 'dashboard' | 'account' | 'vps' | 'terminal' | 'notfound';
 
 export interface PageContext {
   config: Config;
@@ -43,7 +44,8 @@ const routes: Route[] = [
     // The terminal (xterm and its addons) is the one heavy page: loaded only when opened.
     load: async () => (await import('./pages/terminal')).terminalPage,
   },
-  // /dashboard/account and /dashboard/billing will slot in here.
+  { name: 'account', path: /^\/dashboard\/account\/?$/, nav: true, load: async () => accountPage },
+  // /dashboard/billing will slot in here.
 ];
 
 const notFound: Route = { name: 'notfound', path: /.*/, nav: true, load: async () => notFoundPage };

@@ -67,3 +67,27 @@ export interface SshKey {
 
 /** `agent_type` values `POST /vps/:id/sessions` accepts. */
 export const AGENTS = ['claude-code', 'codex', 'gemini', 'opencode', 'none'] as const;
+
+/** `GET /api/account`. */
+export interface AccountSettings {
+  id: string;
+  username: string | null;
+  email: string | null;
+  github_login: string | null;
+  created_at: number;
+  low_balance_threshold: number | null;
+}
+
+/** An API key as `GET /api/account/api-keys` lists it (never the key). */
+export interface ApiKeySummary {
+  id: string;
+  prefix: string;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/** `POST /api/account/api-key`: the key, shown this once. */
+export interface NewApiKey extends ApiKeySummary {
+  key: string;
+}
