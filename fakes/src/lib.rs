@@ -37,7 +37,8 @@ pub async fn start_github(config: GithubConfig) -> anyhow::Result<(FakeServer, G
     github::spawn_on(config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
-/// Starts a Stripe fake (API under `/v1`) on `127.0.0.1:0`, on its own thread.
+/// Starts a Stripe fake (API under `/v1`, webhooks to the configured endpoint) on
+/// `127.0.0.1:0`, on its own thread.
 pub async fn start_stripe(config: StripeConfig) -> anyhow::Result<(FakeServer, StripeHandle)> {
     stripe::spawn_on(config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
 }

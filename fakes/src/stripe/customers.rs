@@ -123,6 +123,7 @@ pub(crate) async fn create(
         }
     }
     drop(inner);
+    state.wake();
     Ok(json_response(StatusCode::OK, &customer.to_json()))
 }
 
@@ -187,6 +188,7 @@ pub(crate) async fn update(
         );
     }
     drop(inner);
+    state.wake();
     Ok(json_response(StatusCode::OK, &after))
 }
 

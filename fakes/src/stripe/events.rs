@@ -27,11 +27,15 @@ pub(crate) struct Event {
     /// `data.previous_attributes` of `*.updated` events.
     pub previous: Option<Value>,
     pub origin: Origin,
+    /// The endpoint was enabled for it when it happened (so a delivery is pending).
+    pub for_endpoint: bool,
+    /// The endpoint answered 2xx to one delivery.
+    pub delivered: bool,
 }
 
 impl Event {
-    /// The Event object (no webhook endpoint: nothing pending).
-    pub(crate) fn to_json(&self, api_version: &str) -> Value {
+    /// The Event object; `pending_webhooks` counts endpoints still to acknowledge it.
+    pub(crate) fn to_json(&self, api_version: &str, pending_webhooks: u32) -> Value {
         let mut data = Map::new();
         data.insert("object".into(), self.object.clone());
         if let Some(previous) = &self.previous {
@@ -44,7 +48,7 @@ impl Event {
             "created": self.created,
             "data": data,
             "livemode": false,
-            "pending_webhooks": 0,
+            "pending_webhooks": pending_webhooks,
             "request": {
                 "id": self.origin.request_id,
                 "idempotency_key": self.origin.idempotency_key,
@@ -55,7 +59,7 @@ impl Event {
 }
 
 impl Inner {
-    /// Records an event.
+    /// Records an event and, if the endpoint wants its type, queues its delivery.
     pub(crate) fn emit(
         &mut self,
         kind: &str,
@@ -71,14 +75,20 @@ impl Inner {
             object,
             previous,
             origin: origin.clone(),
+            for_endpoint: self.webhooks.wants(kind),
+            delivered: false,
         };
+        if event.for_endpoint {
+            self.webhooks.enqueue(&event.id, now_ms);
+        }
         self.events.insert(event.id.clone(), event);
     }
 
     /// An event's JSON as the API shows it now.
     pub(crate) fn event_json(&self, id: &str, api_version: &str) -> Option<Value> {
         let event = self.events.get(&id.to_owned())?;
-        Some(event.to_json(api_version))
+        let pending = u32::from(event.for_endpoint && !event.delivered);
+        Some(event.to_json(api_version, pending))
     }
 }
 

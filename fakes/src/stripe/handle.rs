@@ -1,7 +1,10 @@
-//! What tests use to look inside a running Stripe fake, and to act as the customer's
-//! browser, the dashboard or the bank.
+//! What tests use to look inside a running Stripe fake, to act as the customer's browser,
+//! the dashboard or the bank, and to steer webhook delivery.
 
-use std::{fmt, time::Duration};
+use std::{
+    fmt,
+    time::{Duration, Instant},
+};
 
 use serde_json::Value;
 
@@ -9,8 +12,12 @@ use super::{
     StripeEndpoint, TestCard,
     errors::ApiError,
     state::{Origin, StripeState},
+    webhooks::{Endpoint, Signing, WebhookAttempt},
 };
 use crate::common::{random, traffic::Traffic};
+
+/// How often the waiting helpers look at the attempts.
+const WAIT_STEP: Duration = Duration::from_millis(10);
 
 /// Why a test hook could not do what it was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +136,7 @@ impl StripeHandle {
         }
         let result = inner.confirm_setup(id, true, &browser(), now);
         drop(inner);
+        self.state.wake();
         result.map(|()| pm).map_err(HookError::from)
     }
 
@@ -156,6 +164,7 @@ impl StripeHandle {
         pi.payment_method = Some(pm);
         let result = inner.confirm_payment(id, false, true, &browser(), now);
         drop(inner);
+        self.state.wake();
         result.map_err(HookError::from)
     }
 
@@ -170,6 +179,7 @@ impl StripeHandle {
         let pm = inner.new_payment_method(card, now);
         let result = inner.attach(&pm, customer, &Origin::default(), now);
         drop(inner);
+        self.state.wake();
         result.map(|()| pm).map_err(HookError::from)
     }
 
@@ -193,19 +203,118 @@ impl StripeHandle {
     /// `charge.refunded`, `refund.created`. Returns the refund's id.
     pub fn refund(&self, charge: &str, amount: Option<u64>) -> Result<String, HookError> {
         let now = self.state.now_ms();
-        self.state.lock().refund(charge, amount, now)
+        let result = self.state.lock().refund(charge, amount, now);
+        self.state.wake();
+        result
     }
 
     /// Opens a dispute on a charge as the cardholder's bank would (`reason`: `fraudulent`,
     /// `general`, …): `charge.dispute.created`. Returns the dispute's id.
     pub fn dispute(&self, charge: &str, reason: &str) -> Result<String, HookError> {
         let now = self.state.now_ms();
-        self.state.lock().dispute(charge, reason, now)
+        let result = self.state.lock().dispute(charge, reason, now);
+        self.state.wake();
+        result
     }
 
-    /// Moves the fake's clock forward: idempotency keys expire after 24 hours, and new
-    /// objects and events carry the later time.
+    /// Sends events from now on to `url`, signed with `secret` (an app on a port chosen after
+    /// the fake started).
+    pub fn set_webhook_endpoint(&self, url: &str, secret: &str) {
+        self.state.lock().webhooks.endpoint = Some(Endpoint {
+            url: url.to_owned(),
+            secret: secret.to_owned(),
+            previous_secret: None,
+        });
+    }
+
+    /// Rolls the endpoint's secret: deliveries carry two `v1` signatures, the old secret's
+    /// first, as while an old secret has not expired yet. False without an endpoint.
+    pub fn roll_webhook_secret(&self, new_secret: &str) -> bool {
+        match self.state.lock().webhooks.endpoint.as_mut() {
+            Some(endpoint) => {
+                let old = std::mem::replace(&mut endpoint.secret, new_secret.to_owned());
+                endpoint.previous_secret = Some(old);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Holds new events instead of delivering them, until released or resumed.
+    pub fn hold_webhooks(&self) {
+        self.state.lock().webhooks.held = true;
+    }
+
+    /// Delivers automatically again, starting with the held events, oldest first.
+    pub fn resume_webhooks(&self) {
+        let now = self.state.now_ms();
+        self.state.lock().webhooks.resume(now);
+        self.state.wake();
+    }
+
+    /// Ids of the events held back, oldest first.
+    pub fn held_events(&self) -> Vec<String> {
+        self.state.lock().webhooks.held_events()
+    }
+
+    /// Delivers one event now (held or not, again if it went before), signed as told; a
+    /// released delivery is tried once. False if there is no such event or no endpoint.
+    pub fn release_event(&self, event_id: &str, signing: Signing) -> bool {
+        let now = self.state.now_ms();
+        let mut inner = self.state.lock();
+        if inner.events.get(&event_id.to_owned()).is_none() || inner.webhooks.endpoint.is_none() {
+            return false;
+        }
+        inner.webhooks.release(event_id, signing, now);
+        drop(inner);
+        self.state.wake();
+        true
+    }
+
+    /// Every delivery attempt so far (the last thousand), oldest first.
+    pub fn webhook_attempts(&self) -> Vec<WebhookAttempt> {
+        self.state.lock().webhooks.attempts()
+    }
+
+    /// Forgets the delivery attempts recorded so far.
+    pub fn clear_webhook_attempts(&self) {
+        self.state.lock().webhooks.clear_attempts();
+    }
+
+    /// Blocks until at least `count` attempts were made or `timeout` passed; returns them.
+    /// Do not call it on the runtime that serves the endpoint (use the async one there).
+    pub fn wait_for_attempts(&self, count: usize, timeout: Duration) -> Vec<WebhookAttempt> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let attempts = self.webhook_attempts();
+            if attempts.len() >= count || Instant::now() >= deadline {
+                return attempts;
+            }
+            std::thread::sleep(WAIT_STEP);
+        }
+    }
+
+    /// Waits (without blocking the runtime) until at least `count` attempts were made or
+    /// `timeout` passed; returns them.
+    pub async fn wait_for_attempts_async(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<WebhookAttempt> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let attempts = self.webhook_attempts();
+            if attempts.len() >= count || Instant::now() >= deadline {
+                return attempts;
+            }
+            tokio::time::sleep(WAIT_STEP).await;
+        }
+    }
+
+    /// Moves the fake's clock forward: retries come due sooner, idempotency keys expire after
+    /// 24 hours, and new objects and signatures carry the later time.
     pub fn advance_clock(&self, by: Duration) {
         self.state.0.clock.advance(by);
+        self.state.wake();
     }
 }

@@ -1,9 +1,11 @@
-//! A fake of Stripe: API v1 (`/v1/…`, the app's Stripe base URL).
+//! A fake of Stripe: API v1 (`/v1/…`, the app's Stripe base URL) and webhooks POSTed to a
+//! configured endpoint.
 //!
 //! It follows Stripe's API reference: form-encoded requests with bracket nesting, Bearer (or
 //! Basic) secret keys, `Stripe-Version`, `Idempotency-Key` replays, errors as
 //! `{"error": {"type", "code", "message", "param", …}}`, objects with Stripe's id prefixes,
-//! test cards that succeed, decline or need authentication, and the events each change makes.
+//! test cards that succeed, decline or need authentication, and events signed with
+//! `Stripe-Signature`, delivered at least once.
 
 mod cards;
 mod charges;
@@ -19,13 +21,15 @@ mod model;
 mod params;
 mod payment_intents;
 mod payment_methods;
+mod sender;
 mod setup_intents;
 mod state;
+mod webhooks;
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
-    Router,
+    Extension, Router,
     extract::Request,
     http::{Extensions, Method, StatusCode},
     middleware::from_fn_with_state,
@@ -35,8 +39,9 @@ use axum::{
 
 pub use self::{
     cards::TestCard,
-    config::{DEFAULT_SECRET_KEY, StripeConfig},
+    config::{DEFAULT_SECRET_KEY, DEFAULT_WEBHOOK_SECRET, StripeConfig},
     handle::{HookError, StripeHandle},
+    webhooks::{Signing, WebhookAttempt, sign},
 };
 use self::{errors::ApiError, gate::Caller, state::StripeState};
 use crate::common::{
@@ -161,7 +166,7 @@ async fn unrecognized(req: Request) -> Response {
     ApiError::unrecognized_url(req.method().as_str(), req.uri().path()).render(None, 0)
 }
 
-fn router(state: StripeState) -> Router {
+fn router(state: StripeState, alive: Arc<()>) -> Router {
     Router::new()
         .route("/v1/customers", post(customers::create))
         .route(
@@ -191,17 +196,22 @@ fn router(state: StripeState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), record::<StripeState>))
         .fallback(unrecognized)
         .method_not_allowed_fallback(unrecognized)
+        .layer(Extension(alive))
         .with_state(state)
 }
 
-/// Starts the fake on `listen` (port 0 picks a free port) on its own thread.
+/// Starts the fake on `listen` (port 0 picks a free port) on its own thread, with the
+/// webhook sender on another; both stop when the server is dropped.
 pub fn spawn_on(
     config: StripeConfig,
     listen: SocketAddr,
 ) -> anyhow::Result<(FakeServer, StripeHandle)> {
     let listener = FakeServer::bind(listen)?;
     let state = StripeState::new(config);
-    let server = FakeServer::serve(listener, router(state.clone()))?;
+    // The router holds the only strong reference: the sender stops once the server is gone.
+    let alive = Arc::new(());
+    sender::spawn(state.clone(), Arc::downgrade(&alive))?;
+    let server = FakeServer::serve(listener, router(state.clone(), alive))?;
     Ok((server, StripeHandle::new(state)))
 }
 

@@ -268,6 +268,7 @@ pub(crate) async fn create(
     };
     let json = inner.payment_intents.get(&id).map(PaymentIntent::to_json);
     drop(inner);
+    state.wake();
     result?;
     json.map(|j| json_response(StatusCode::OK, &j))
         .ok_or_else(|| ApiError::api(StatusCode::INTERNAL_SERVER_ERROR))

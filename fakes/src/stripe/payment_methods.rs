@@ -170,6 +170,7 @@ pub(crate) async fn attach(
     inner.attach(&pm, &customer, &caller.origin(), now)?;
     let json = inner.payment_method(&pm, "id")?.to_json();
     drop(inner);
+    state.wake();
     Ok(json_response(StatusCode::OK, &json))
 }
 
@@ -182,5 +183,6 @@ pub(crate) async fn detach(
     params::check(&caller.form, NO_PARAMS)?;
     let now = state.now_ms();
     let detached = state.lock().detach(&id, &caller.origin(), now)?;
+    state.wake();
     Ok(json_response(StatusCode::OK, &detached.to_json()))
 }

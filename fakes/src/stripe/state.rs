@@ -1,7 +1,9 @@
-//! The Stripe fake's shared state: objects, events and idempotency keys, behind one std
-//! mutex never held across `.await`.
+//! The Stripe fake's shared state: objects, events, idempotency keys and the webhook queue,
+//! behind one std mutex never held across `.await`.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::Notify;
 
 use super::{
     StripeConfig, StripeEndpoint,
@@ -10,6 +12,7 @@ use super::{
     events::Event,
     idempotency::Saved,
     model::{Customer, PaymentIntent, PaymentMethod, SetupIntent},
+    webhooks::Webhooks,
 };
 use crate::common::{bounded::BoundedMap, clock::Clock, random, traffic::Traffic};
 
@@ -40,6 +43,7 @@ pub(crate) struct Inner {
     pub events: BoundedMap<String, Event>,
     /// `(API key, Idempotency-Key)` to the first answer.
     pub idempotency: BoundedMap<(String, String), Saved>,
+    pub webhooks: Webhooks,
 }
 
 #[derive(Debug)]
@@ -47,10 +51,13 @@ pub(crate) struct Shared {
     pub config: StripeConfig,
     pub clock: Clock,
     pub traffic: Traffic<StripeEndpoint>,
+    /// Wakes the webhook sender when a delivery is queued.
+    pub wake: Notify,
     inner: Mutex<Inner>,
 }
 
-/// Cheap-clone handle on the shared state (axum state and [`super::StripeHandle`]).
+/// Cheap-clone handle on the shared state (axum state, the webhook sender and
+/// [`super::StripeHandle`]).
 #[derive(Debug, Clone)]
 pub(crate) struct StripeState(pub Arc<Shared>);
 
@@ -66,11 +73,13 @@ impl StripeState {
             disputes: BoundedMap::new(MAX_OBJECTS),
             events: BoundedMap::new(MAX_EVENTS),
             idempotency: BoundedMap::new(MAX_IDEMPOTENCY_KEYS),
+            webhooks: Webhooks::new(&config),
         };
         Self(Arc::new(Shared {
             traffic: Traffic::new(config.journal_capacity),
             config,
             clock: Clock::default(),
+            wake: Notify::new(),
             inner: Mutex::new(inner),
         }))
     }
@@ -90,6 +99,11 @@ impl StripeState {
 
     pub(crate) fn now_ms(&self) -> u64 {
         self.0.clock.now_ms()
+    }
+
+    /// Tells the webhook sender to look at its queue.
+    pub(crate) fn wake(&self) {
+        self.0.wake.notify_one();
     }
 }
 
