@@ -5,6 +5,7 @@ use std::{io::Write, net::SocketAddr, time::Duration};
 use chatcode_fakes::{
     digitalocean::{self, DoConfig},
     github::{self, GithubConfig},
+    stripe::{self, StripeConfig},
 };
 use clap::{Parser, Subcommand};
 
@@ -41,6 +42,18 @@ enum Service {
     },
     /// GitHub OAuth (/login/oauth) and REST (/user, /user/emails).
     Github,
+    /// Stripe API v1 (/v1) and signed webhooks.
+    Stripe {
+        /// A secret key the API accepts (repeatable; default: the fake's test key).
+        #[arg(long = "secret-key")]
+        secret_keys: Vec<String>,
+        /// Where events are POSTed.
+        #[arg(long, requires = "webhook_secret")]
+        webhook_url: Option<String>,
+        /// The endpoint's signing secret (`whsec_…`).
+        #[arg(long)]
+        webhook_secret: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -79,6 +92,23 @@ async fn main() -> anyhow::Result<()> {
                 config.redirect_uri = v;
             }
             github::spawn_on(config, args.listen)?.0
+        }
+        Service::Stripe {
+            secret_keys,
+            webhook_url,
+            webhook_secret,
+        } => {
+            let mut config = StripeConfig {
+                webhook_url,
+                ..StripeConfig::default()
+            };
+            if !secret_keys.is_empty() {
+                config.secret_keys = secret_keys;
+            }
+            if let Some(v) = webhook_secret {
+                config.webhook_secret = v;
+            }
+            stripe::spawn_on(config, args.listen)?.0
         }
     };
     println!("Serving {}", server.url());
