@@ -27,6 +27,10 @@ pub struct UpArgs {
     /// Serve the `.wasm` files as they are, without running the build commands.
     #[arg(long)]
     no_build: bool,
+    /// Spin's runtime config, as `spin up --runtime-config-file` takes it: the key-value store
+    /// on Redis, the database on libSQL.
+    #[arg(long)]
+    runtime_config_file: Option<PathBuf>,
     /// Address of the hub's own port (`/healthz`, `/metrics`, the command relay); its
     /// WebSocket endpoints are also served on `--listen`. Default: 127.0.0.1:3001, or a free
     /// port when `--listen` asks for port 0.
@@ -100,6 +104,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
     let mut options = RuntimeOptions::new(&args.manifest);
     options.data_dir = Some(args.data_dir.clone());
+    options.runtime_config = args.runtime_config_file.clone();
     options.variables = variables;
     options.environment = environment;
     let runtime = tokio::task::spawn_blocking(move || Runtime::load(&options))

@@ -17,6 +17,7 @@
 mod common;
 pub mod digitalocean;
 pub mod github;
+pub mod libsql;
 pub mod stripe;
 
 pub use common::{faults::Fault, journal::RecordedRequest, server::FakeServer};

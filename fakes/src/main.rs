@@ -5,6 +5,7 @@ use std::{io::Write, net::SocketAddr, time::Duration};
 use chatcode_fakes::{
     digitalocean::{self, DoConfig},
     github::{self, GithubConfig},
+    libsql::LibsqlConfig,
     stripe::{self, StripeConfig},
 };
 use clap::{Parser, Subcommand};
@@ -53,6 +54,15 @@ enum Service {
         /// The endpoint's signing secret (`whsec_…`).
         #[arg(long)]
         webhook_secret: Option<String>,
+    },
+    /// A libSQL server (Hrana 3 over HTTP) over a SQLite file.
+    Libsql {
+        /// The SQLite file it serves.
+        #[arg(long)]
+        path: std::path::PathBuf,
+        /// The bearer token it requires (none when empty).
+        #[arg(long, default_value = "")]
+        token: String,
     },
 }
 
@@ -109,6 +119,9 @@ async fn main() -> anyhow::Result<()> {
                 config.webhook_secret = v;
             }
             stripe::spawn_on(config, args.listen)?.0
+        }
+        Service::Libsql { path, token } => {
+            chatcode_fakes::libsql::spawn_on(LibsqlConfig::new(path, token), args.listen)?.0
         }
     };
     println!("Serving {}", server.url());

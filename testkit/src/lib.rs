@@ -21,6 +21,7 @@ use anyhow::{Context, bail};
 
 mod browser;
 mod chrome;
+pub mod redis;
 
 pub use browser::{Browser, session_cookie};
 pub use chrome::Chrome;
@@ -83,8 +84,24 @@ pub fn write_probe_manifest(dir: &Path) -> anyhow::Result<PathBuf> {
 pub const TEST_ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// `chatcode up` (the binary at `chatcode`) on port 0 with data in `data`,
-/// the prebuilt components, and fixed test secrets.
+/// the prebuilt components, and fixed test secrets. In the Redis key-value mode
+/// ([`redis::REDIS_URL_VARIABLE`]) its key-value store is on Redis.
 pub fn chatcode_up(chatcode: &str, data: &Path, environment: &str) -> Command {
+    chatcode_up_with(
+        chatcode,
+        data,
+        environment,
+        redis::runtime_config_for(data).as_deref(),
+    )
+}
+
+/// [`chatcode_up`] with the given runtime config file (none: Spin's files in `data`).
+pub fn chatcode_up_with(
+    chatcode: &str,
+    data: &Path,
+    environment: &str,
+    runtime_config: Option<&Path>,
+) -> Command {
     let mut command = Command::new(chatcode);
     command
         .current_dir(workspace_root())
@@ -108,6 +125,9 @@ pub fn chatcode_up(chatcode: &str, data: &Path, environment: &str) -> Command {
             "SPIN_VARIABLE_GATEWAY_TOKEN_SALT",
             "test-gateway-token-salt",
         );
+    if let Some(path) = runtime_config {
+        command.arg("--runtime-config-file").arg(path);
+    }
     command
 }
 
@@ -273,10 +293,15 @@ fn snapshot(output: &Mutex<String>) -> String {
     output.lock().map(|o| o.clone()).unwrap_or_default()
 }
 
-/// Makes the one key-value record whose key starts with `prefix` (in the
-/// Spin state folder `data`) expired, as if its time had passed: Spin's
+/// Makes the one key-value record whose key starts with `prefix` (of the app whose Spin state
+/// folder is `data`, on Spin's file or on Redis) expired, as if its time had passed: Spin's
 /// key-value has no TTL, so expiry lives in the record. Returns the key.
 pub fn expire_key_value_record(data: &Path, prefix: &str) -> String {
+    if let Some(url) = redis::url_of(data) {
+        return redis::update_record(&url, prefix, |record| {
+            record["expires_at"] = serde_json::json!(1);
+        });
+    }
     let kv =
         rusqlite::Connection::open(data.join("sqlite_key_value.db")).expect("opening key-value");
     let (key, value): (String, Vec<u8>) = kv
@@ -295,6 +320,24 @@ pub fn expire_key_value_record(data: &Path, prefix: &str) -> String {
     )
     .expect("updating the record");
     key
+}
+
+/// The keys starting with `prefix` in the key-value store of the app whose Spin state folder is
+/// `data` (Spin's file, or Redis in the key-value mode), sorted.
+pub fn key_value_keys(data: &Path, prefix: &str) -> Vec<String> {
+    let mut keys: Vec<String> = match redis::url_of(data) {
+        Some(url) => redis::keys(&url, prefix),
+        None => rusqlite::Connection::open(data.join("sqlite_key_value.db"))
+            .expect("opening key-value")
+            .prepare("SELECT key FROM spin_key_value WHERE key LIKE ? || '%'")
+            .expect("preparing")
+            .query_map([prefix], |r| r.get(0))
+            .expect("listing keys")
+            .map(|key| key.expect("a key"))
+            .collect(),
+    };
+    keys.sort();
+    keys
 }
 
 /// A blocking HTTP client for tests.
