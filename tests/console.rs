@@ -346,6 +346,42 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
     assert_eq!(count(&lines(&chrome).await, "$ echo nope"), 0);
     chrome.screenshot("terminal-read-only").await.unwrap();
 
+    // On a 360 px phone: the dashboard fits, and the terminal has its row of special keys.
+    browser.set_window_size(360, 740).await.unwrap();
+    browser.goto(&app.url("/dashboard")).await.unwrap();
+    chrome
+        .wait_until("the dashboard on a phone", &page_ready("dashboard"), STEP)
+        .await
+        .unwrap();
+    assert_eq!(
+        chrome
+            .eval(
+                "return document.documentElement.scrollWidth <= window.innerWidth",
+                Vec::new()
+            )
+            .await
+            .unwrap(),
+        Value::Bool(true),
+        "nothing overflows sideways"
+    );
+    chrome.screenshot("dashboard-phone").await.unwrap();
+    browser.goto(&app.url(&terminal_path)).await.unwrap();
+    chrome
+        .wait_until("the terminal on a phone", input_enabled, STEP)
+        .await
+        .unwrap();
+    chrome
+        .wait_until(
+            "the key bar shown",
+            "const bar = document.querySelector('.keybar'); \
+             return !!bar && getComputedStyle(bar).display !== 'none' && bar.offsetHeight > 0",
+            STEP,
+        )
+        .await
+        .unwrap();
+    chrome.screenshot("terminal-phone").await.unwrap();
+    browser.set_window_size(1280, 800).await.unwrap();
+
     // The account page: a new API key is shown once, then listed by its prefix only.
     browser.goto(&app.url("/dashboard/account")).await.unwrap();
     chrome
