@@ -88,39 +88,10 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
     let browser = &chrome.client;
 
     // Sign in through the development form.
-    browser.goto(&app.url("/")).await.unwrap();
-    chrome
-        .wait_until("the sign-in page", &page_ready("signin"), STEP)
-        .await
-        .unwrap();
-    chrome.screenshot("sign-in").await.unwrap();
-    browser
-        .find(Locator::Css("#dev-login input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys("alice")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#dev-login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    chrome
-        .wait_until("the dashboard", &page_ready("dashboard"), STEP)
-        .await
-        .unwrap();
+    sign_in(&chrome, &app, "alice").await;
 
     // Connect DigitalOcean: through the fake's OAuth and back to the dashboard.
-    browser
-        .find(Locator::Css("#connect-digitalocean"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#connect-digitalocean").await;
     chrome
         .wait_until(
             "DigitalOcean connected",
@@ -245,13 +216,7 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
     let terminal_path = terminal_path.as_str().unwrap().to_owned();
 
     // The terminal: type, read the echo back from xterm's buffer.
-    browser
-        .find(Locator::Css("[data-session-id] a.open-terminal"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "[data-session-id] a.open-terminal").await;
     let input_enabled = "return !!window.chatcode && window.chatcode.wire.state === 'open' && \
         document.querySelector('#terminal').dataset.input === 'enabled'";
     chrome
@@ -388,20 +353,8 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
         .wait_until("the account page", &page_ready("account"), STEP)
         .await
         .unwrap();
-    browser
-        .find(Locator::Css("#new-api-key input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("laptop")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#new-api-key button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(browser, "#new-api-key input[name=name]", "laptop").await;
+    click(browser, "#new-api-key button[type=submit]").await;
     let key = chrome
         .wait_until("the new key shown", &text_of("#new-key-value"), STEP)
         .await
@@ -421,29 +374,7 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
 
     // Another user sees "not found" for alice's VPS.
     browser.delete_all_cookies().await.unwrap();
-    browser.goto(&app.url("/")).await.unwrap();
-    chrome
-        .wait_until("the sign-in page", &page_ready("signin"), STEP)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#dev-login input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys("mallory")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#dev-login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    chrome
-        .wait_until("mallory's dashboard", &page_ready("dashboard"), STEP)
-        .await
-        .unwrap();
+    sign_in(&chrome, &app, "mallory").await;
     browser
         .goto(&app.url(&format!("/dashboard/vps/{vps_id}")))
         .await
@@ -460,6 +391,45 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
 
     chrome.close().await;
     sim.stop().await;
+}
+
+/// Signs `username` in through the sign-in page's development form (a screenshot of the page
+/// is kept), and waits for the dashboard.
+async fn sign_in(chrome: &Chrome, app: &Process, username: &str) {
+    chrome.client.goto(&app.url("/")).await.unwrap();
+    chrome
+        .wait_until("the sign-in page", &page_ready("signin"), STEP)
+        .await
+        .unwrap();
+    chrome.screenshot("sign-in").await.unwrap();
+    fill(&chrome.client, "#dev-login input[name=username]", username).await;
+    click(&chrome.client, "#dev-login button[type=submit]").await;
+    chrome
+        .wait_until("the dashboard", &page_ready("dashboard"), STEP)
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the element `selector` names.
+async fn fill(browser: &fantoccini::Client, selector: &str, text: &str) {
+    browser
+        .find(Locator::Css(selector))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Clicks the element `selector` names.
+async fn click(browser: &fantoccini::Client, selector: &str) {
+    browser
+        .find(Locator::Css(selector))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 /// Waits until the terminal shows a line that is exactly `line`.
