@@ -10,6 +10,7 @@ use std::{
     path::Path,
 };
 
+use chatcode_runtime::runtime_config::{DatabaseBackend, KeyValueBackend, RuntimeConfig};
 use deploy_support::{
     crd_schema, find, host, looks_secret, manifest_files, manifests, port_number, python,
     references, secrets_the_walkthrough_creates, spin_manifest, violations, yaml_documents,
@@ -217,6 +218,12 @@ fn the_runtime_config_puts_every_store_on_redis_and_libsql() {
         find(&docs, "Secret", "chatcode-redis")["stringData"]["url"].as_str(),
         Some(url)
     );
+
+    // The embedded runtime reads the same file (`chatcode up --runtime-config-file`), and it
+    // refuses unknown sections, fields and store types.
+    let parsed = RuntimeConfig::parse(text, Path::new(".")).unwrap();
+    assert!(matches!(parsed.key_value, KeyValueBackend::Redis(_)));
+    assert!(matches!(parsed.database, DatabaseBackend::Libsql { .. }));
 }
 
 #[test]
