@@ -43,6 +43,26 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind (the error body's `code` enum in `openapi/openapi.json` lists exactly these).
+    pub const ALL: [ErrorKind; 16] = [
+        ErrorKind::BadRequest,
+        ErrorKind::Unauthorized,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::MethodNotAllowed,
+        ErrorKind::Conflict,
+        ErrorKind::DoNotConnected,
+        ErrorKind::GatewayOffline,
+        ErrorKind::MigrationConflict,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::Unprocessable,
+        ErrorKind::TooManyRequests,
+        ErrorKind::Internal,
+        ErrorKind::BadGateway,
+        ErrorKind::ServiceUnavailable,
+        ErrorKind::GatewayTimeout,
+    ];
+
     /// The HTTP status code.
     pub const fn status(self) -> u16 {
         match self {
@@ -288,24 +308,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [ErrorKind; 16] = [
-        ErrorKind::BadRequest,
-        ErrorKind::Unauthorized,
-        ErrorKind::Forbidden,
-        ErrorKind::NotFound,
-        ErrorKind::MethodNotAllowed,
-        ErrorKind::Conflict,
-        ErrorKind::DoNotConnected,
-        ErrorKind::GatewayOffline,
-        ErrorKind::MigrationConflict,
-        ErrorKind::PayloadTooLarge,
-        ErrorKind::Unprocessable,
-        ErrorKind::TooManyRequests,
-        ErrorKind::Internal,
-        ErrorKind::BadGateway,
-        ErrorKind::ServiceUnavailable,
-        ErrorKind::GatewayTimeout,
-    ];
+    const ALL: [ErrorKind; 16] = ErrorKind::ALL;
 
     #[test]
     fn body_shape() {

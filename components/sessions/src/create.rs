@@ -20,10 +20,11 @@ const MAX_BODY: usize = 256 * 1024;
 /// Creates a session on the VPS's gateway; 201 with the session.
 pub async fn handle(req: &Request, vps_id: &str) -> Reply {
     let user = caller::require(req)?;
+    let conn = db::open()?;
+    // Ownership first: a foreign id answers 404 before anything is said about the body.
+    let vps = store::owned_vps(&conn, &user.user_id, vps_id)?.ok_or_else(vps_not_found)?;
     let request: CreateSessionRequest = respond::parse_body(req.body(), MAX_BODY)?;
     let session = request.validate().map_err(ApiError::invalid_fields)?;
-    let conn = db::open()?;
-    let vps = store::owned_vps(&conn, &user.user_id, vps_id)?.ok_or_else(vps_not_found)?;
     if !vps.connected {
         return Err(hub::RelayError::Offline.into());
     }
