@@ -240,6 +240,31 @@ impl Setup {
         }
     }
 
+    /// Delivers event `id` once more, now; returns the app's answer to it.
+    pub fn redeliver(&self, id: &str) -> chatcode_fakes::stripe::WebhookAttempt {
+        let count = |attempts: &[chatcode_fakes::stripe::WebhookAttempt]| {
+            attempts.iter().filter(|a| a.event_id == id).count()
+        };
+        let before = count(&self.stripe.webhook_attempts());
+        assert!(
+            self.stripe
+                .release_event(id, chatcode_fakes::stripe::Signing::Normal)
+        );
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let attempts = self.stripe.webhook_attempts();
+            if count(&attempts) > before {
+                return attempts
+                    .into_iter()
+                    .rev()
+                    .find(|a| a.event_id == id)
+                    .unwrap();
+            }
+            assert!(Instant::now() < deadline, "{id} was not delivered again");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `POST /internal/billing/sweep` as the hub, as of `now`.
     pub fn sweep(&self, now: i64) -> (u16, Value) {
         let response = client()

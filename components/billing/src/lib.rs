@@ -1,11 +1,12 @@
 //! chatcode billing component: credits as an append-only ledger (balance, usage, plans and
 //! packages, the budget guard), credit purchases and Stripe (payment methods, webhooks), and
 //! the budget guard's power-off sweep for the hub. A thin spin-sdk adapter: routing here,
-//! HTTP mapping in the handler modules, SQL in `ledger` and `store`, rules in
+//! HTTP mapping in the handler modules, SQL in `ledger`, `store` and `customers`, rules in
 //! `chatcode_core::billing` and `chatcode_core::stripe`.
 
 mod balance;
 mod config;
+mod customers;
 mod ledger;
 mod methods;
 mod purchase;

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 use spin_sdk::{http::Request, sqlite::Connection};
 
-use crate::{config, store, stripe::Stripe};
+use crate::{config, customers, stripe::Stripe};
 
 /// A payment method as the console shows it.
 #[derive(Debug, Serialize)]
@@ -43,12 +43,12 @@ pub async fn customer(
     stripe: &Stripe,
     user_id: &str,
 ) -> Result<String, ApiError> {
-    if let Some(id) = store::customer_of(conn, user_id)? {
+    if let Some(id) = customers::customer_of(conn, user_id)? {
         return Ok(id);
     }
     let made = stripe.create_customer(user_id).await?;
-    store::remember_customer(conn, user_id, &made.id, now_ms())?;
-    store::customer_of(conn, user_id)?.ok_or_else(ApiError::internal)
+    customers::remember_customer(conn, user_id, &made.id, now_ms())?;
+    customers::customer_of(conn, user_id)?.ok_or_else(ApiError::internal)
 }
 
 /// 200 `{setup_intent_id, client_secret}`: a SetupIntent (`usage=off_session`) the page
@@ -69,14 +69,15 @@ pub async fn setup_intent(req: Request) -> Reply {
 }
 
 /// Rebuilds `user_id`'s cached payment methods from Stripe (giving a customer with cards and
-/// no default its oldest card as default); returns them as shown.
+/// no default its oldest card as default); returns them as shown, newest first as Stripe
+/// lists them.
 pub async fn sync(
     conn: &Connection,
     stripe: &Stripe,
     user_id: &str,
     customer: &str,
 ) -> Result<Vec<Method>, ApiError> {
-    let mut methods = stripe.payment_methods(customer).await?;
+    let methods = stripe.payment_methods(customer).await?;
     let mut default = stripe
         .customer(customer)
         .await?
@@ -86,10 +87,9 @@ pub async fn sync(
         id.as_ref()
             .is_some_and(|d| methods.iter().any(|m| &m.id == d))
     };
+    // Stripe lists newest first: walking it backwards, the first of the earliest is the oldest.
     if !listed(&default, &methods)
-        && let Some(oldest) = methods
-            .iter()
-            .min_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)))
+        && let Some(oldest) = methods.iter().rev().min_by_key(|m| m.created)
     {
         let id = oldest.id.clone();
         default = stripe
@@ -98,8 +98,7 @@ pub async fn sync(
             .invoice_settings
             .default_payment_method;
     }
-    methods.sort_by(|a, b| (b.created, &b.id).cmp(&(a.created, &a.id)));
-    store::replace_payment_methods(conn, user_id, &methods, default.as_deref(), now_ms())?;
+    customers::replace_payment_methods(conn, user_id, &methods, default.as_deref(), now_ms())?;
     Ok(methods
         .into_iter()
         .map(|pm| Method {
@@ -117,7 +116,7 @@ pub async fn list(req: Request) -> Reply {
     let caller = caller::require(&req)?;
     let stripe = Stripe::from_config()?;
     let conn = db::open()?;
-    let methods = match store::customer_of(&conn, &caller.user_id)? {
+    let methods = match customers::customer_of(&conn, &caller.user_id)? {
         Some(customer) => sync(&conn, &stripe, &caller.user_id, &customer).await?,
         None => Vec::new(),
     };
@@ -136,7 +135,7 @@ async fn owned(
     if !is_url_safe_id(pm) {
         return Err(not_found());
     }
-    let customer = store::customer_of(conn, user_id)?.ok_or_else(not_found)?;
+    let customer = customers::customer_of(conn, user_id)?.ok_or_else(not_found)?;
     let found = stripe.payment_method(pm).await?.ok_or_else(not_found)?;
     if found.customer.as_deref() != Some(customer.as_str()) {
         return Err(not_found());

@@ -25,7 +25,7 @@ use serde_json::json;
 use spin_sdk::{http::Request, sqlite::Connection};
 
 use crate::{
-    config,
+    config, customers,
     ledger::{self, Entry, Refs},
     store::{self, Purchase},
     stripe::Stripe,
@@ -107,7 +107,7 @@ fn recorded(
 async fn charge(conn: &Connection, stripe: &Stripe, purchase: Purchase) -> Reply {
     let no_card =
         || ApiError::conflict("add a card before buying credits").with_code("no_payment_method");
-    let customer = store::customer_of(conn, &purchase.user_id)?.ok_or_else(no_card)?;
+    let customer = customers::customer_of(conn, &purchase.user_id)?.ok_or_else(no_card)?;
     let card = stripe
         .customer(&customer)
         .await?

@@ -29,7 +29,7 @@ use serde_json::json;
 use spin_sdk::{http::Request, sqlite::Connection};
 
 use crate::{
-    config,
+    config, customers,
     ledger::{self, Refs},
     methods,
     purchase::grant,
@@ -54,7 +54,7 @@ pub async fn receive(req: Request) -> Reply {
     let event = Event::parse(body)
         .map_err(|e| ApiError::bad_request(format!("not a Stripe event: {e}")))?;
     let conn = db::open()?;
-    let fresh = if store::event_seen(&conn, &event.id)? {
+    let fresh = if customers::event_seen(&conn, &event.id)? {
         false
     } else {
         handle(&conn, &event).await?
@@ -71,12 +71,12 @@ async fn handle(conn: &Connection, event: &Event) -> Result<bool, ApiError> {
     let now = now_ms();
     let only_record = |conn: &Connection| {
         db::transaction(conn, |conn| {
-            store::record_event(conn, &event.id, &event.kind, event.created, now)
+            customers::record_event(conn, &event.id, &event.kind, event.created, now)
         })
     };
     match action {
         Action::SyncCustomer { customer } => {
-            if let Some(user_id) = store::user_of_customer(conn, &customer)? {
+            if let Some(user_id) = customers::user_of_customer(conn, &customer)? {
                 methods::sync(conn, &Stripe::from_config()?, &user_id, &customer).await?;
             }
             only_record(conn)
@@ -85,15 +85,15 @@ async fn handle(conn: &Connection, event: &Event) -> Result<bool, ApiError> {
             payment_method,
             customer,
         } => {
-            let user_id = match store::user_of_payment_method(conn, &payment_method)? {
+            let user_id = match customers::user_of_payment_method(conn, &payment_method)? {
                 Some(user) => Some(user),
                 None => match &customer {
-                    Some(c) => store::user_of_customer(conn, c)?,
+                    Some(c) => customers::user_of_customer(conn, c)?,
                     None => None,
                 },
             };
             if let Some(user_id) = user_id
-                && let Some(customer) = store::customer_of(conn, &user_id)?
+                && let Some(customer) = customers::customer_of(conn, &user_id)?
             {
                 methods::sync(conn, &Stripe::from_config()?, &user_id, &customer).await?;
             }
@@ -159,7 +159,7 @@ async fn paid(
         ledger::ensure_open(conn, &p.user_id, now)?;
     }
     db::transaction(conn, |conn| {
-        if !store::record_event(conn, &event.id, &event.kind, event.created, now)? {
+        if !customers::record_event(conn, &event.id, &event.kind, event.created, now)? {
             return Ok(false);
         }
         if let Some(p) = &purchase {
@@ -182,7 +182,7 @@ async fn failed(
     let news = PurchaseStatus::of_payment_intent(&pi.status, code);
     let failure = code.map(|c| (c, error.and_then(|e| e.decline_code.as_deref())));
     db::transaction(conn, |conn| {
-        if !store::record_event(conn, &event.id, &event.kind, event.created, now)? {
+        if !customers::record_event(conn, &event.id, &event.kind, event.created, now)? {
             return Ok(false);
         }
         if let Some(p) = &purchase {
@@ -245,12 +245,12 @@ async fn take_back_for(
     };
     let (Some(pi), Some(purchase)) = (pi, purchase) else {
         return db::transaction(conn, |conn| {
-            store::record_event(conn, &event.id, &event.kind, event.created, now)
+            customers::record_event(conn, &event.id, &event.kind, event.created, now)
         });
     };
     ledger::ensure_open(conn, &purchase.user_id, now)?;
     db::transaction(conn, |conn| {
-        if !store::record_event(conn, &event.id, &event.kind, event.created, now)? {
+        if !customers::record_event(conn, &event.id, &event.kind, event.created, now)? {
             return Ok(false);
         }
         grant(conn, &purchase, pi, Some(&event.id), now)?;
