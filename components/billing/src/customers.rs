@@ -17,11 +17,13 @@ pub fn customer_of(conn: &Connection, user_id: &str) -> Result<Option<String>, A
     Ok(db::text(&rows, 0, 0))
 }
 
-/// The user whose Stripe customer is `customer`.
+/// The user whose Stripe customer is `customer` (none once the account is deleted: its cards
+/// are not cached again).
 pub fn user_of_customer(conn: &Connection, customer: &str) -> Result<Option<String>, ApiError> {
     let rows = db::run(
         conn,
-        "SELECT user_id FROM stripe_customers WHERE stripe_customer_id = ?",
+        "SELECT c.user_id FROM stripe_customers c JOIN users u ON u.id = c.user_id \
+         WHERE c.stripe_customer_id = ? AND u.deleted_at IS NULL",
         &[db::t(customer)],
     )?;
     Ok(db::text(&rows, 0, 0))
@@ -48,11 +50,12 @@ pub fn remember_customer(
     Ok(())
 }
 
-/// The user whose cached payment methods include `pm`.
+/// The user whose cached payment methods include `pm` (none once the account is deleted).
 pub fn user_of_payment_method(conn: &Connection, pm: &str) -> Result<Option<String>, ApiError> {
     let rows = db::run(
         conn,
-        "SELECT user_id FROM stripe_payment_methods WHERE stripe_payment_method_id = ?",
+        "SELECT m.user_id FROM stripe_payment_methods m JOIN users u ON u.id = m.user_id \
+         WHERE m.stripe_payment_method_id = ? AND u.deleted_at IS NULL",
         &[db::t(pm)],
     )?;
     Ok(db::text(&rows, 0, 0))
