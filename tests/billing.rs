@@ -3,6 +3,9 @@
 //! warning once per crossing, another user's usage, the budget guard (402 for new sessions,
 //! VPSes powered off after the grace), and configuration that is missing or wrong.
 //! Stripe (cards, purchases, webhooks) is in `billing_stripe.rs`.
+//!
+//! Each test starts the app with `chatcode_testkit::chatcode_up(…)` and the fakes it needs
+//! (`billing_support`).
 
 mod billing_support;
 

@@ -2,6 +2,9 @@
 //! stale, tampered, a rotated secret, a duplicate, events out of order), purchases that charge
 //! once per key, refunds and disputes that debit once, cards that decline or need
 //! authentication, Stripe's 429 and 5xx, and payment methods only their owner may touch.
+//!
+//! Each test starts the app with `chatcode_testkit::chatcode_up(…)` and the fakes it needs
+//! (`billing_support`).
 
 mod billing_support;
 
