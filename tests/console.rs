@@ -445,3 +445,145 @@ async fn wait_for_line(chrome: &Chrome, line: &str) {
 const TERMINAL_LINES: &str = "function lines() { const b = window.chatcode.terminal.buffer.active; \
     const out = []; for (let i = 0; i < b.length; i++) { out.push(b.getLine(i).translateToString(true)); } \
     return out; }";
+
+/// The billing page against the Stripe fake (Stripe.js is not loaded outside production): a card
+/// is added (the fake completes the SetupIntent the page shows), credits are bought, and the
+/// balance and activity show them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_billing_page_saves_a_card_and_buys_credits() {
+    use chatcode_fakes::stripe::{self, DEFAULT_SECRET_KEY, StripeConfig, TestCard};
+
+    ensure_components_built();
+    let (stripe_server, stripe) = stripe::spawn(StripeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = chatcode_testkit::chatcode_up(
+        env!("CARGO_BIN_EXE_chatcode"),
+        &dir.path().join("data"),
+        "development",
+    );
+    command
+        .env("SPIN_VARIABLE_STRIPE_API_BASE", stripe_server.url())
+        .env("SPIN_VARIABLE_STRIPE_SECRET_KEY", DEFAULT_SECRET_KEY)
+        .env("SPIN_VARIABLE_STRIPE_WEBHOOK_SECRET", "whsec_consoletest")
+        .env("SPIN_VARIABLE_STRIPE_PUBLISHABLE_KEY", "pk_test_console");
+    let app = block_in_place(|| Process::start(command)).unwrap();
+    stripe.set_webhook_endpoint(&app.url("/webhooks/stripe"), "whsec_consoletest");
+    let chrome = Chrome::start(1280, 1000).await.unwrap();
+    let browser = &chrome.client;
+
+    browser.goto(&app.url("/")).await.unwrap();
+    chrome
+        .wait_until("the sign-in page", &page_ready("signin"), STEP)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#dev-login input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys("alice")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#dev-login button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    chrome
+        .wait_until("the dashboard", &page_ready("dashboard"), STEP)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#nav-billing"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    chrome
+        .wait_until("the billing page", &page_ready("billing"), STEP)
+        .await
+        .unwrap();
+    // Figures are in the browser's locale: compare their digits.
+    let digits = |selector: &str| {
+        format!("return document.querySelector({selector:?}).textContent.replace(/[^0-9]/g, '')")
+    };
+    assert_eq!(
+        chrome
+            .eval(&digits("#balance-total"), Vec::new())
+            .await
+            .unwrap(),
+        Value::from("100000")
+    );
+    let loaded: Value = chrome
+        .eval(
+            "return !!document.querySelector('script[src*=\"js.stripe.com\"]')",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(loaded, Value::from(false), "no Stripe.js in development");
+
+    // Add a card: the page shows the SetupIntent; the fake plays Stripe.js.
+    browser
+        .find(Locator::Css("#add-card"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    chrome
+        .wait_until(
+            "the SetupIntent",
+            "return document.querySelector('#setup-intent') !== null",
+            STEP,
+        )
+        .await
+        .unwrap();
+    let seti = chrome
+        .eval(
+            "return document.querySelector('#setup-intent').dataset.setupIntentId",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    stripe
+        .complete_setup_intent(seti.as_str().unwrap(), TestCard::Visa)
+        .unwrap();
+    chrome
+        .wait_until(
+            "the saved card",
+            "return document.querySelectorAll('[data-payment-method-id]').length === 1",
+            STEP,
+        )
+        .await
+        .unwrap();
+
+    // Buy the smallest package: the balance and the activity show it.
+    browser
+        .find(Locator::Css("button[data-package-id]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    chrome
+        .wait_until(
+            "the new balance",
+            &format!("{} === '600000'", digits("#balance-total")),
+            STEP,
+        )
+        .await
+        .unwrap();
+    chrome
+        .wait_until(
+            "the purchase in the activity",
+            "return document.querySelector('[data-entry-kind=\"purchase\"]') !== null",
+            STEP,
+        )
+        .await
+        .unwrap();
+    chrome.screenshot("billing").await.unwrap();
+    chrome.close().await;
+}
