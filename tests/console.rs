@@ -471,36 +471,8 @@ async fn the_billing_page_saves_a_card_and_buys_credits() {
     let chrome = Chrome::start(1280, 1000).await.unwrap();
     let browser = &chrome.client;
 
-    browser.goto(&app.url("/")).await.unwrap();
-    chrome
-        .wait_until("the sign-in page", &page_ready("signin"), STEP)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#dev-login input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys("alice")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#dev-login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    chrome
-        .wait_until("the dashboard", &page_ready("dashboard"), STEP)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#nav-billing"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&chrome, &app, "alice").await;
+    click(browser, "#nav-billing").await;
     chrome
         .wait_until("the billing page", &page_ready("billing"), STEP)
         .await
@@ -526,13 +498,7 @@ async fn the_billing_page_saves_a_card_and_buys_credits() {
     assert_eq!(loaded, Value::from(false), "no Stripe.js in development");
 
     // Add a card: the page shows the SetupIntent; the fake plays Stripe.js.
-    browser
-        .find(Locator::Css("#add-card"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#add-card").await;
     chrome
         .wait_until(
             "the SetupIntent",
@@ -561,13 +527,7 @@ async fn the_billing_page_saves_a_card_and_buys_credits() {
         .unwrap();
 
     // Buy the smallest package: the balance and the activity show it.
-    browser
-        .find(Locator::Css("button[data-package-id]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "button[data-package-id]").await;
     chrome
         .wait_until(
             "the new balance",

@@ -158,6 +158,55 @@ fn every_required_variable_is_set_and_every_reference_resolves() {
 }
 
 #[test]
+fn stripe_and_what_billing_offers_are_wired_and_parse() {
+    use chatcode_core::billing::catalog;
+
+    let docs = manifests();
+    let app = find(&docs, "SpinApp", "chatcode");
+    let source = |name: &str| {
+        let variable = app["spec"]["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("the SpinApp does not set {name}"));
+        variable["valueFrom"].clone()
+    };
+    // Stripe's secrets from the Secret, optional as payments are (503 naming them without);
+    // the rest are settings.
+    for name in ["stripe_secret_key", "stripe_webhook_secret"] {
+        assert_eq!(
+            source(name)["secretKeyRef"],
+            json!({"name": "chatcode-secrets", "key": name, "optional": true})
+        );
+    }
+    let settings = [
+        "stripe_publishable_key",
+        "stripe_api_base",
+        "signup_credits",
+        "billing_plans",
+        "credit_packages",
+        "usage_prices",
+    ];
+    for name in settings {
+        assert_eq!(
+            source(name)["configMapKeyRef"],
+            json!({"name": "chatcode-config", "key": name})
+        );
+    }
+
+    // Each setting parses as the billing component parses it (a bad one is a 500 there).
+    let config = &find(&docs, "ConfigMap", "chatcode-config")["data"];
+    let value = |name: &str| config[name].as_str().unwrap();
+    catalog::parse_signup_credits(value("signup_credits")).unwrap();
+    catalog::parse_plans(value("billing_plans")).unwrap();
+    let packages = catalog::parse_packages(value("credit_packages")).unwrap();
+    assert!(!packages.is_empty(), "nothing to buy");
+    catalog::parse_prices(value("usage_prices")).unwrap();
+    assert!(value("stripe_api_base").starts_with("https://"));
+}
+
+#[test]
 fn the_runtime_config_puts_every_store_on_redis_and_libsql() {
     let docs = manifests();
     let secret = find(&docs, "Secret", "chatcode-runtime-config");
@@ -347,9 +396,14 @@ fn no_committed_secret_or_setting_holds_anything_like_a_real_secret() {
                 }
             }
             Some("ConfigMap") => {
-                // A gateway binary's SHA-256 is public, and looks like key material.
+                // A gateway binary's SHA-256 and Stripe's publishable key are public (the
+                // console hands the key to browsers), and both look like key material.
+                let public = ["gateway_sha256", "stripe_publishable_key"];
                 let settings = doc["data"].as_object().unwrap();
-                for (key, value) in settings.iter().filter(|(k, _)| *k != "gateway_sha256") {
+                for (key, value) in settings
+                    .iter()
+                    .filter(|(k, _)| !public.contains(&k.as_str()))
+                {
                     assert!(
                         !looks_secret(value.as_str().unwrap()),
                         "{}: {key}",

@@ -346,8 +346,43 @@ fn validator(doc: &Value, name: &str) -> jsonschema::Validator {
         .unwrap_or_else(|e| panic!("schema {name}: {e}"))
 }
 
+/// The string literals the components' code passes to `call(` (`.with_code("…")`,
+/// `payment_required("…"`, `.with_detail("…"`) outside test modules.
+fn literals_passed_to(call: &str) -> BTreeSet<String> {
+    fn walk(dir: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root().join("components"), &mut files);
+    let mut found = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        // Test modules sit at the end of a file; their literals are not what the API sends.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for call_site in code.split(call).skip(1) {
+            let Some(rest) = call_site.trim_start().strip_prefix('"') else {
+                continue;
+            };
+            found.insert(rest[..rest.find('"').unwrap()].to_owned());
+        }
+    }
+    found
+}
+
 #[test]
 fn schemas_compile_and_the_error_body_is_the_one_the_code_sends() {
+    use chatcode_core::{
+        billing::{ledger::Insufficient, purchase::PaymentError},
+        stripe::failure::StripeFailure,
+    };
+
     let doc = document();
     for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
         assert!(jsonschema::meta::validate(schema).is_ok(), "schema {name}");
@@ -355,17 +390,68 @@ fn schemas_compile_and_the_error_body_is_the_one_the_code_sends() {
     }
     let error = validator(&doc, "Error");
     let fields = BTreeMap::from([("region".to_owned(), "unknown region".to_owned())]);
+    let card = |code: &str, decline_code: Option<&str>| PaymentError::CardDeclined {
+        code: code.to_owned(),
+        decline_code: decline_code.map(str::to_owned),
+        message: "Your card was declined.".to_owned(),
+    };
+    let purchase =
+        |err: PaymentError| ApiError::from(err).with_detail("purchase_id", json!("pur-1"));
     for err in [
         ApiError::not_found("no such VPS"),
         ApiError::invalid_fields(fields),
         ApiError::internal(),
+        ApiError::from(ErrorKind::PaymentRequired),
+        PaymentError::InsufficientCredits(Insufficient {
+            needed: 30,
+            available: 10,
+        })
+        .into(),
+        PaymentError::BudgetExhausted.into(),
+        purchase(card("card_declined", Some("insufficient_funds"))),
+        purchase(card("expired_card", None)),
+        purchase(PaymentError::AuthenticationRequired {
+            payment_intent: "pi_1".to_owned(),
+            client_secret: "pi_1_secret_2".to_owned(),
+            payment_method: None,
+        }),
+        StripeFailure::RateLimited.into(),
+        StripeFailure::Idempotency { in_progress: true }.into(),
+        StripeFailure::Server(500).into(),
+        ApiError::bad_request("webhook refused").with_code("invalid_signature"),
+        ApiError::service_unavailable().with_code("stripe_not_configured"),
+        ApiError::conflict("add a card").with_code("no_payment_method"),
+        ApiError::forbidden("frozen").with_code("purchases_frozen"),
     ] {
         let body: Value = serde_json::from_str(&err.to_json()).unwrap();
         assert!(error.is_valid(&body), "{body}");
     }
+    // A code the document does not know, or a member it does not describe, is refused.
+    for err in [
+        ApiError::conflict("x").with_code("made_up"),
+        ApiError::not_found("x").with_detail("secret", json!(1)),
+    ] {
+        let body: Value = serde_json::from_str(&err.to_json()).unwrap();
+        assert!(!error.is_valid(&body), "{body}");
+    }
+    let schemas = &doc["components"]["schemas"];
     let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+    assert_eq!(schemas["ErrorCode"]["enum"], json!(codes));
+    // Every precise code the components send is listed, and nothing else; likewise the
+    // members `with_detail` adds.
+    let mut precise = literals_passed_to(".with_code(");
+    precise.extend(literals_passed_to("payment_required("));
+    assert_eq!(schemas["PreciseErrorCode"]["enum"], json!(precise));
+    let members: BTreeSet<&str> = schemas["Error"]["properties"]["error"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|m| !["code", "message", "fields"].contains(m))
+        .collect();
+    let details = literals_passed_to(".with_detail(");
     assert_eq!(
-        doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"],
-        json!(codes)
+        members,
+        details.iter().map(String::as_str).collect::<BTreeSet<_>>()
     );
 }

@@ -5,10 +5,17 @@
 //! is a 5xx and that every answer's status, content type, body and headers are the
 //! document's.
 //!
+//! Billing talks to the Stripe fake (`chatcode_fakes::stripe`), so its success answers are
+//! checked too: each user has a card saved as Stripe.js would, credits bought with it, usage
+//! and a budget guard. The fake delivers no webhooks (tests/billing_stripe.rs covers them),
+//! so nothing changes a user's rows behind the runs; the webhook is fuzzed like any route and
+//! answers its documented 400 to every delivery, none of which can carry a valid signature.
+//!
 //! "No request reaches another user's data": a second user, bob, has a VPS with a connected
-//! gateway, a session, an API key and settings. A run as alice with bob's ids as every path
-//! parameter must answer 404 to each request (read back from its HAR report), and after all
-//! runs bob's rows, his droplet and the commands his gateway received are as before.
+//! gateway, a session, an API key, settings, a card, a purchase and usage. A run as alice
+//! with bob's ids as every path parameter must answer 404 to each request (read back from its
+//! HAR report), and after all runs bob's rows, his droplet, his card and customer at Stripe
+//! and the commands his gateway received are as before.
 
 mod schemathesis_support;
 
@@ -18,6 +25,7 @@ use chatcode_fakes::{
     FakeServer,
     digitalocean::{self, DoAccount, DoConfig, DoHandle},
     github::{self, GithubConfig},
+    stripe::{self, DEFAULT_SECRET_KEY, StripeConfig, StripeHandle, TestCard},
 };
 use chatcode_gateway_sim::{GatewaySim, SimConfig, SimHandle};
 use chatcode_testkit::{Browser, Process, client, ensure_components_built, gateway_env};
@@ -45,7 +53,8 @@ const NEVER: [&str; 5] = [
 /// tests/oauth.rs and tests/account.rs cover them); signed out they are fuzzed like the rest.
 const SIGNED_IN_NEVER: [&str; 4] = ["logout", "logoutAll", "doDisconnect", "deleteAccount"];
 
-/// One user with data: a VPS whose gateway is connected, a session on it, an API key.
+/// One user with data: a VPS whose gateway is connected, a session on it, an API key, and
+/// billing's: two cards at Stripe (the first the default), a purchase, a usage event.
 struct User {
     id: String,
     cookie: String,
@@ -56,11 +65,15 @@ struct User {
     droplet_id: u64,
     session_id: String,
     gateway: SimHandle,
+    customer: String,
+    card: String,
+    spare_card: String,
+    usage_id: String,
 }
 
 /// Sends a request that must succeed; its JSON answer.
-fn call(browser: &mut Browser<'_>, method: &str, path: &str, body: Value) -> Value {
-    let (status, answer) = browser.send(method, path, Some(body));
+fn call(browser: &mut Browser<'_>, method: &str, path: &str, body: Option<Value>) -> Value {
+    let (status, answer) = browser.send(method, path, body);
     assert!(
         (200..300).contains(&status),
         "{method} {path}: {status} {answer}"
@@ -82,6 +95,8 @@ struct World {
     _do: FakeServer,
     fake: DoHandle,
     _github: FakeServer,
+    _stripe: FakeServer,
+    stripe: StripeHandle,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -93,6 +108,7 @@ impl World {
             ..DoConfig::default()
         });
         let (gh_server, _) = github::spawn(GithubConfig::default());
+        let (stripe_server, stripe) = stripe::spawn(StripeConfig::default());
         let dir = tempfile::tempdir().unwrap();
         let mut command = chatcode_testkit::chatcode_up(
             env!("CARGO_BIN_EXE_chatcode"),
@@ -109,7 +125,17 @@ impl World {
                 GithubConfig::default().client_secret,
             )
             .env("SPIN_VARIABLE_GITHUB_OAUTH_BASE", gh_server.url())
-            .env("SPIN_VARIABLE_GITHUB_API_BASE", gh_server.url());
+            .env("SPIN_VARIABLE_GITHUB_API_BASE", gh_server.url())
+            .env("SPIN_VARIABLE_STRIPE_API_BASE", stripe_server.url())
+            .env("SPIN_VARIABLE_STRIPE_SECRET_KEY", DEFAULT_SECRET_KEY)
+            .env(
+                "SPIN_VARIABLE_STRIPE_WEBHOOK_SECRET",
+                "whsec_chatcodefuzzwebhooksecret00000000000",
+            )
+            .env(
+                "SPIN_VARIABLE_STRIPE_PUBLISHABLE_KEY",
+                "pk_test_chatcodefuzz",
+            );
         let app = Process::start(command).unwrap();
         Self {
             dir,
@@ -117,6 +143,8 @@ impl World {
             _do: do_server,
             fake,
             _github: gh_server,
+            _stripe: stripe_server,
+            stripe,
             runtime: tokio::runtime::Runtime::new().unwrap(),
         }
     }
@@ -126,7 +154,8 @@ impl World {
     }
 
     /// Signs `name` in, connects DigitalOcean account `account`, and makes a VPS (its gateway
-    /// simulated and connected through the app's port), a session and an API key.
+    /// simulated and connected through the app's port), a session, an API key, two cards,
+    /// a purchase and a usage event.
     fn user(&self, name: &str, account: usize) -> User {
         let mut browser = Browser::new(&self.app);
         let id = browser.login(name)["id"].as_str().unwrap().to_owned();
@@ -143,7 +172,7 @@ impl World {
             &mut browser,
             "POST",
             "/vps",
-            json!({"region": "ams3", "size": "s-1vcpu-1gb"}),
+            Some(json!({"region": "ams3", "size": "s-1vcpu-1gb"})),
         );
         let vps_id = created["vps_id"].as_str().unwrap().to_owned();
         let droplet_id = created["droplet_id"].as_u64().unwrap();
@@ -180,7 +209,7 @@ impl World {
             &mut browser,
             "POST",
             &format!("/vps/{vps_id}/sessions"),
-            json!({"title": "work"}),
+            Some(json!({"title": "work"})),
         );
         // The gateway's `session.started` reaches the app in the hub's next event batch: wait
         // for it, so nothing of this user's changes after this.
@@ -203,13 +232,51 @@ impl World {
             &mut browser,
             "PATCH",
             "/api/account",
-            json!({"email": format!("{name}@example.com")}),
+            Some(json!({"email": format!("{name}@example.com")})),
         );
         let key = call(
             &mut browser,
             "POST",
             "/api/account/api-key",
-            json!({"name": "fuzz"}),
+            Some(json!({"name": "fuzz"})),
+        );
+        // Billing: cards saved as Stripe.js would (listing them makes the first the default),
+        // credits bought with it, usage charged to the session.
+        let mut add_card = || {
+            let intent = call(&mut browser, "POST", "/api/stripe/setup-intent", None);
+            let seti = intent["setup_intent_id"].as_str().unwrap();
+            let card = self
+                .stripe
+                .complete_setup_intent(seti, TestCard::Visa)
+                .unwrap();
+            call(&mut browser, "GET", "/api/stripe/payment-methods", None);
+            card
+        };
+        let card = add_card();
+        let spare_card = add_card();
+        let customer = self.stripe.object(&card).unwrap()["customer"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        call(
+            &mut browser,
+            "POST",
+            "/api/billing/credits/purchase",
+            Some(json!({"package_id": "credits-500k", "idempotency_key": "setup"})),
+        );
+        let usage = call(
+            &mut browser,
+            "POST",
+            "/api/billing/usage",
+            Some(json!({"idempotency_key": "setup", "model": "gpt-5",
+                        "input_tokens": 1000, "output_tokens": 100,
+                        "session_id": session_id})),
+        );
+        call(
+            &mut browser,
+            "PATCH",
+            "/api/billing/settings",
+            Some(json!({"budget_guard": true, "power_off_grace_minutes": 60})),
         );
         User {
             id,
@@ -221,6 +288,10 @@ impl World {
             droplet_id,
             session_id,
             gateway,
+            customer,
+            card,
+            spare_card,
+            usage_id: usage["id"].as_str().unwrap().to_owned(),
         }
     }
 
@@ -254,6 +325,31 @@ impl World {
             (
                 "persistent_sessions",
                 "SELECT * FROM persistent_sessions WHERE user_id = ?1 ORDER BY id",
+            ),
+            (
+                "billing_accounts",
+                "SELECT * FROM billing_accounts WHERE user_id = ?1",
+            ),
+            (
+                "credit_ledger",
+                "SELECT * FROM credit_ledger WHERE user_id = ?1 ORDER BY id",
+            ),
+            (
+                "usage_events",
+                "SELECT * FROM usage_events WHERE user_id = ?1 ORDER BY id",
+            ),
+            (
+                "purchases",
+                "SELECT * FROM purchases WHERE user_id = ?1 ORDER BY id",
+            ),
+            (
+                "stripe_customers",
+                "SELECT * FROM stripe_customers WHERE user_id = ?1",
+            ),
+            (
+                "stripe_payment_methods",
+                "SELECT * FROM stripe_payment_methods WHERE user_id = ?1 \
+                 ORDER BY stripe_payment_method_id",
             ),
         ];
         let mut rows = Vec::new();
@@ -305,6 +401,10 @@ fn schemathesis_finds_no_server_error_no_broken_answer_and_no_way_into_another_u
     let bob = world.user("bob", 1);
     let bob_rows = world.rows_of(&bob);
     let bob_droplet = format!("{:?}", world.fake.droplet(bob.droplet_id));
+    let bob_stripe = |world: &World| {
+        [&bob.customer, &bob.card, &bob.spare_card].map(|id| world.stripe.object(id))
+    };
+    let bob_at_stripe = bob_stripe(&world);
     let bob_commands = bob.gateway.received_commands().len();
     let dir = world.dir.path();
     let mut took = Duration::ZERO;
@@ -314,8 +414,9 @@ fn schemathesis_finds_no_server_error_no_broken_answer_and_no_way_into_another_u
         .run(&st, dir);
 
     // Alice's own VPS and session as the path parameters of their routes, so the success
-    // answers (relayed through the hub to her gateway) are checked too. `deleteVps` would take
-    // that VPS away from the rest of the run; random ids exercise it in the other runs.
+    // answers (relayed through the hub to her gateway) are checked too; likewise her usage
+    // event and her default card. `deleteVps` would take that VPS away from the rest of the
+    // run; random ids exercise it in the other runs.
     took += Run::new("cookie", &app, MAX_EXAMPLES)
         .header(&format!("Cookie: {}", alice.cookie))
         .exclude(&NEVER)
@@ -323,15 +424,26 @@ fn schemathesis_finds_no_server_error_no_broken_answer_and_no_way_into_another_u
         .exclude(&["deleteVps"])
         .config(format!(
             "[[operations]]\ninclude-path-regex = \"^/vps/\\\\{{id\\\\}}\"\n\
-             parameters = {{ \"path.id\" = \"{}\", \"path.sid\" = \"{}\" }}\n",
-            alice.vps_id, alice.session_id
+             parameters = {{ \"path.id\" = \"{}\", \"path.sid\" = \"{}\" }}\n\n\
+             [[operations]]\ninclude-path = \"/api/billing/usage/{{id}}\"\n\
+             parameters = {{ \"path.id\" = \"{}\" }}\n\n\
+             [[operations]]\ninclude-path = \"/api/stripe/payment-methods/{{id}}/default\"\n\
+             parameters = {{ \"path.id\" = \"{}\" }}\n",
+            alice.vps_id, alice.session_id, alice.usage_id, alice.card
         ))
         .run(&st, dir);
 
+    // Her spare card as the one to detach: the first request detaches it (204), the rest
+    // find it gone (404); her default card stays for the purchases.
     took += Run::new("api-key", &app, MAX_EXAMPLES)
         .header(&format!("Authorization: Bearer {}", alice.key))
         .exclude(&NEVER)
         .exclude(&SIGNED_IN_NEVER)
+        .config(format!(
+            "[[operations]]\ninclude-path = \"/api/stripe/payment-methods/{{id}}\"\n\
+             parameters = {{ \"path.id\" = \"{}\" }}\n",
+            alice.spare_card
+        ))
         .run(&st, dir);
 
     took += Run::new("hub", &app, MAX_EXAMPLES)
@@ -346,8 +458,8 @@ fn schemathesis_finds_no_server_error_no_broken_answer_and_no_way_into_another_u
         .run(&st, dir);
 
     // Alice with bob's ids: every operation with a path parameter, signed in by her key, bob's
-    // VPS, session and API key ids fixed as the parameters. The pages (`web`) render any id
-    // (they hold no data), and `internal` routes answer only the hub.
+    // VPS, session, API key, usage event and card ids fixed as the parameters. The pages
+    // (`web`) render any id (they hold no data), and `internal` routes answer only the hub.
     let har = dir.join("foreign.har");
     took += Run::new("foreign-ids", &app, MAX_EXAMPLES)
         .header(&format!("Authorization: Bearer {}", alice.key))
@@ -359,13 +471,23 @@ fn schemathesis_finds_no_server_error_no_broken_answer_and_no_way_into_another_u
         .config(format!(
             "[parameters]\n\"path.id\" = \"{}\"\n\"path.sid\" = \"{}\"\n\n\
              [[operations]]\ninclude-path = \"/api/account/api-keys/{{id}}\"\n\
+             parameters = {{ \"path.id\" = \"{}\" }}\n\n\
+             [[operations]]\ninclude-path = \"/api/billing/usage/{{id}}\"\n\
+             parameters = {{ \"path.id\" = \"{}\" }}\n\n\
+             [[operations]]\ninclude-path-regex = \"^/api/stripe/payment-methods/\"\n\
              parameters = {{ \"path.id\" = \"{}\" }}\n",
-            bob.vps_id, bob.session_id, bob.key_id
+            bob.vps_id, bob.session_id, bob.key_id, bob.usage_id, bob.card
         ))
         .har(har.clone())
         .run(&st, dir);
     let foreign = exchanges(&har);
-    let bob_ids = [&bob.vps_id, &bob.session_id, &bob.key_id];
+    let bob_ids = [
+        &bob.vps_id,
+        &bob.session_id,
+        &bob.key_id,
+        &bob.usage_id,
+        &bob.card,
+    ];
     let aimed: Vec<_> = foreign
         .iter()
         .filter(|(_, url, _)| bob_ids.iter().any(|id| url.contains(id.as_str())))
@@ -383,7 +505,9 @@ fn schemathesis_finds_no_server_error_no_broken_answer_and_no_way_into_another_u
         let template = path
             .replace(bob.vps_id.as_str(), "{id}")
             .replace(bob.session_id.as_str(), "{sid}")
-            .replace(bob.key_id.as_str(), "{id}");
+            .replace(bob.key_id.as_str(), "{id}")
+            .replace(bob.usage_id.as_str(), "{id}")
+            .replace(bob.card.as_str(), "{id}");
         document["paths"][template]
             .get(method.to_lowercase())
             .is_none()
@@ -400,6 +524,11 @@ fn schemathesis_finds_no_server_error_no_broken_answer_and_no_way_into_another_u
     );
 
     assert_eq!(world.rows_of(&bob), bob_rows, "bob's rows changed");
+    assert_eq!(
+        bob_stripe(&world),
+        bob_at_stripe,
+        "bob's customer or cards changed at Stripe"
+    );
     assert_eq!(
         format!("{:?}", world.fake.droplet(bob.droplet_id)),
         bob_droplet
