@@ -27,10 +27,29 @@ pub struct UpArgs {
     /// Serve the `.wasm` files as they are, without running the build commands.
     #[arg(long)]
     no_build: bool,
+    /// Spin's runtime config, as `spin up --runtime-config-file` takes it: the key-value store
+    /// on Redis, the database on libSQL.
+    #[arg(long)]
+    runtime_config_file: Option<PathBuf>,
     /// Address of the hub's own port (`/healthz`, `/metrics`, the command relay); its
-    /// WebSocket endpoints are also served on `--listen`.
-    #[arg(long, default_value = "127.0.0.1:3001")]
-    hub_listen: SocketAddr,
+    /// WebSocket endpoints are also served on `--listen`. Default: 127.0.0.1:3001, or a free
+    /// port when `--listen` asks for port 0.
+    #[arg(long)]
+    hub_listen: Option<SocketAddr>,
+}
+
+impl UpArgs {
+    /// Where the hub's own port listens: as given, else a free port next to a `--listen` on
+    /// port 0 (so two instances never collide), else 127.0.0.1:3001.
+    fn hub_listen(&self) -> SocketAddr {
+        self.hub_listen.unwrap_or_else(|| {
+            if self.listen.port() == 0 {
+                SocketAddr::new(self.listen.ip(), 0)
+            } else {
+                SocketAddr::from(([127, 0, 0, 1], 3001))
+            }
+        })
+    }
 }
 
 /// Longest `chatcode up` waits, once migrated, for the app to hear its hub started.
@@ -38,6 +57,7 @@ const HUB_START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs `chatcode up` until SIGINT/SIGTERM.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let hub_listen = args.hub_listen();
     if !args.no_build {
         let manifest = args.manifest.clone();
         tokio::task::spawn_blocking(move || builder::build_components(&manifest))
@@ -76,9 +96,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         }
     }
 
-    let hub_listener = tokio::net::TcpListener::bind(args.hub_listen)
+    let hub_listener = tokio::net::TcpListener::bind(hub_listen)
         .await
-        .with_context(|| format!("listening on {} for the hub", args.hub_listen))?;
+        .with_context(|| format!("listening on {hub_listen} for the hub"))?;
     let hub_addr = hub_listener.local_addr()?;
     if !variables.contains_key("hub_url") && !environment.contains_key("SPIN_VARIABLE_HUB_URL") {
         // The components relay commands to the hub this process runs.
@@ -87,6 +107,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 
     let mut options = RuntimeOptions::new(&args.manifest);
     options.data_dir = Some(args.data_dir.clone());
+    options.runtime_config = args.runtime_config_file.clone();
     options.variables = variables;
     options.environment = environment;
     let runtime = tokio::task::spawn_blocking(move || Runtime::load(&options))

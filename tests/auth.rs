@@ -119,14 +119,7 @@ fn tokens_are_stored_only_as_hashes_and_expired_sessions_are_refused() {
         .trim_start_matches("chatcode_session=")
         .to_string();
 
-    let kv = rusqlite::Connection::open(data.join("sqlite_key_value.db")).unwrap();
-    let keys: Vec<String> = kv
-        .prepare("SELECT key FROM spin_key_value WHERE key LIKE 'session:%'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let keys = chatcode_testkit::key_value_keys(&data, "session:");
     assert_eq!(keys.len(), 1);
     assert!(!keys[0].contains(&token));
     let db = rusqlite::Connection::open(data.join("sqlite_db.db")).unwrap();
@@ -144,14 +137,11 @@ fn tokens_are_stored_only_as_hashes_and_expired_sessions_are_refused() {
         keys[0]
     );
     assert_eq!(carol.send("GET", "/api/me", None).0, 401);
-    let left: i64 = kv
-        .query_row(
-            "SELECT COUNT(*) FROM spin_key_value WHERE key LIKE 'session:%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(left, 0, "the expired record is deleted when read");
+    assert_eq!(
+        chatcode_testkit::key_value_keys(&data, "session:"),
+        Vec::<String>::new(),
+        "the expired record is deleted when read"
+    );
     let rows: i64 = db
         .query_row("SELECT COUNT(*) FROM persistent_sessions", [], |r| r.get(0))
         .unwrap();

@@ -212,11 +212,14 @@ fn digitalocean_sign_in_creates_the_user_and_stores_tokens_encrypted() {
         authorize.param("code_challenge_method").as_deref(),
         Some("S256")
     );
-    assert!(
-        s.do_fake.1.traffic().requests_to(DoEndpoint::Token)[0]
-            .param("code_verifier")
-            .is_some()
+    let exchange = &s.do_fake.1.traffic().requests_to(DoEndpoint::Token)[0];
+    assert!(exchange.param("code_verifier").is_some());
+    // A complete body goes with its length, never chunked.
+    assert_eq!(
+        exchange.header("content-length"),
+        Some(exchange.body.len().to_string().as_str())
     );
+    assert_eq!(exchange.header("transfer-encoding"), None);
 
     // Stored encrypted, bound to the user, and it is a live token.
     let user_id = me.body["id"].as_str().unwrap().to_string();
@@ -473,6 +476,8 @@ fn github_sign_in_upserts_the_user_with_their_verified_email() {
         .traffic()
         .requests_to(GithubEndpoint::AccessToken)[0];
     assert_eq!(exchange.header("accept"), Some("application/json"));
+    assert_eq!(exchange.header("transfer-encoding"), None);
+    assert!(exchange.header("content-length").is_some());
     assert!(
         s.gh_fake.1.traffic().requests_to(GithubEndpoint::User)[0]
             .header("user-agent")

@@ -1,7 +1,7 @@
-//! Revocation reaches open terminals: signing out (one sign-in or all of them), ending a
-//! session and deleting a VPS each close the terminals concerned, through the real app and
-//! hub, with their named close codes, and nobody else's. Tickets for what was revoked are
-//! refused afterwards.
+//! Revocation reaches open terminals: signing out (one sign-in or all of them), revoking an
+//! API key, ending a session, deleting a VPS and deleting the account each close the terminals
+//! concerned, through the real app and hub, with their named close codes, and nobody else's.
+//! Tickets for what was revoked are refused afterwards.
 
 mod hub_support;
 
@@ -63,16 +63,17 @@ async fn create_session(world: &World, gateway: &mut Client) -> String {
     session["id"].as_str().unwrap().to_owned()
 }
 
-/// A terminal opened the way the console opens one: a ticket from the app for `cookie`'s
-/// sign-in, then the URL it names. Returns the socket and the URL (to try it again).
+/// A terminal opened the way the console opens one: a ticket from the app for `credential`
+/// (a sign-in's cookie or an API key), then the URL it names. Returns the socket and the URL
+/// (to try it again).
 async fn open(
     world: &World,
     gateway: &mut Client,
-    cookie: &str,
+    credential: &str,
     session_id: &str,
 ) -> (Client, String) {
     let path = format!("/vps/{}/sessions/{session_id}/attach", world.vps.id);
-    let (status, attach) = world.call(Some(cookie), "POST", &path, None).await;
+    let (status, attach) = world.call(Some(credential), "POST", &path, None).await;
     assert_eq!(status, 200, "{attach}");
     let url = attach["url"].as_str().unwrap().to_owned();
     let mut browser = Client::connect(&url).await.unwrap();
@@ -157,4 +158,53 @@ async fn ending_a_session_closes_its_terminals_and_deleting_a_vps_closes_everyth
             .err(),
         Some(401)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_an_api_key_closes_its_terminals_and_deleting_the_account_closes_the_rest() {
+    let world = World::new().await;
+    let mut gateway = world.gateway().await;
+    let session = create_session(&world, &mut gateway).await;
+    let new_key = |name: &'static str| {
+        world.call(
+            Some(&world.cookie),
+            "POST",
+            "/api/account/api-key",
+            Some(json!({ "name": name })),
+        )
+    };
+    let (status, revoked) = new_key("laptop").await;
+    assert_eq!(status, 201, "{revoked}");
+    let (status, kept) = new_key("ci").await;
+    assert_eq!(status, 201, "{kept}");
+    let key = |created: &Value| created["key"].as_str().unwrap().to_owned();
+    let (mut by_revoked, url) = open(&world, &mut gateway, &key(&revoked), &session).await;
+    let (mut by_kept, _) = open(&world, &mut gateway, &key(&kept), &session).await;
+    let (mut by_cookie, _) = open(&world, &mut gateway, &world.cookie, &session).await;
+
+    // Revoking one key closes what it opened (4001), and only that.
+    let path = format!("/api/account/api-keys/{}", revoked["id"].as_str().unwrap());
+    let (status, _) = world.call(Some(&world.cookie), "DELETE", &path, None).await;
+    assert_eq!(status, 204);
+    assert_eq!(closed_in_time(&mut by_revoked).await, Some(4001));
+    still_open(&mut by_kept).await;
+    still_open(&mut by_cookie).await;
+    assert_eq!(Client::connect(&url).await.err(), Some(401));
+
+    // Deleting the account closes every terminal it had, whatever opened it, and the
+    // gateway's socket.
+    let (status, body) = world
+        .call(
+            Some(&world.cookie),
+            "POST",
+            "/api/account/delete",
+            Some(json!({"confirm": "alice"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for terminal in [&mut by_kept, &mut by_cookie] {
+        let code = closed_in_time(terminal).await;
+        assert!(matches!(code, Some(4001 | 4003)), "{code:?}");
+    }
+    assert_eq!(closed_in_time(&mut gateway).await, Some(4003));
 }

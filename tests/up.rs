@@ -10,13 +10,8 @@ fn up(data: &Path, extra: &[&str]) -> Command {
     command
         .current_dir(chatcode_testkit::workspace_root())
         .arg("up")
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--hub-listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
+        // No --hub-listen: with --listen on port 0 the hub's own port is a free one too.
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .args(extra)
         .env_remove("SPIN_VARIABLE_ENVIRONMENT")
@@ -58,7 +53,7 @@ fn up_builds_migrates_and_serves_health() {
         .json()
         .unwrap();
     assert_eq!(health["app"], "chatcode");
-    assert_eq!(health["schema_version"], 1, "{health}");
+    assert_eq!(health["schema_version"], 3, "{health}");
     assert_eq!(health["environment"], "development", "{health}");
     assert_eq!(health["sqlite"], "ok");
     assert_eq!(health["key_value"], "ok");
@@ -68,12 +63,51 @@ fn up_builds_migrates_and_serves_health() {
     let (status, body) = migrate(&app, Some(&secret));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["applied"], serde_json::json!([]));
-    assert_eq!(body["schema_version"], 1);
+    assert_eq!(body["schema_version"], 3);
 
     // The data folder is a Spin state directory.
     assert!(data.join("sqlite_db.db").is_file());
     assert!(data.join("sqlite_key_value.db").is_file());
     assert!(data.join("logs/platform_stderr.txt").is_file());
+}
+
+/// The hub's own address, from the `Hub listening on http://ADDR` line that follows
+/// `Serving`.
+fn hub_addr(app: &Process) -> String {
+    for _ in 0..200 {
+        let output = app.output();
+        if let Some(addr) = output
+            .lines()
+            .find_map(|line| line.strip_prefix("Hub listening on http://"))
+        {
+            return addr.trim().to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!(
+        "chatcode up never named the hub's address:\n{}",
+        app.output()
+    );
+}
+
+#[test]
+fn two_instances_on_port_0_each_get_a_free_hub_port() {
+    ensure_components_built();
+    let dir = tempfile::tempdir().unwrap();
+    let first = Process::start(up(&dir.path().join("one"), &[])).unwrap();
+    let second = Process::start(up(&dir.path().join("two"), &[])).unwrap();
+    let hubs = [hub_addr(&first), hub_addr(&second)];
+    assert_ne!(hubs[0], hubs[1]);
+    for hub in hubs {
+        assert!(!hub.ends_with(":3001"), "{hub}");
+        let health: Value = client()
+            .get(format!("http://{hub}/healthz"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(health["status"], "ok");
+    }
 }
 
 #[test]
@@ -113,7 +147,7 @@ fn migrations_and_secrets_survive_a_restart() {
         .unwrap()
         .json()
         .unwrap();
-    assert_eq!(health["schema_version"], 1);
+    assert_eq!(health["schema_version"], 3);
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! ```
 
 mod app_relay;
+mod console;
 mod hub;
 mod instantiate;
 mod load;
@@ -49,7 +50,8 @@ struct Args {
     /// Hub P1/P2: timed frames per fan-out run.
     #[arg(long, default_value_t = 4000)]
     frames: u64,
-    /// Hub P1/P2: runs per side, alternating hub and baseline (the report gives medians).
+    /// Hub P1/P2 and the console's keystrokes: runs per side, alternating (the report gives
+    /// medians).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Hub P1/P2: browsers attached to the session.
@@ -62,7 +64,7 @@ struct Args {
     /// Hub P9: idle gateways, each with one idle browser (capped by the open-files limit).
     #[arg(long, default_value_t = 10_000)]
     fleet: usize,
-    /// Hub P3: keystrokes timed per side.
+    /// Hub P3 and the console: keystrokes timed per side.
     #[arg(long, default_value_t = 2000)]
     keystrokes: usize,
     /// Hub P4: relay requests per second.
@@ -81,10 +83,17 @@ enum Suite {
     Hub,
     /// The command relay through the sessions component against the hub alone.
     Relay,
+    /// The web console in Chromium: cold load and keystroke latency.
+    Console,
 }
 
 /// The report's sections, in order.
-const SECTIONS: [&str; 3] = [RUNTIME_HEADING, hub::HEADING, app_relay::HEADING];
+const SECTIONS: [&str; 4] = [
+    RUNTIME_HEADING,
+    hub::HEADING,
+    app_relay::HEADING,
+    console::HEADING,
+];
 /// The heading of the runtime section.
 const RUNTIME_HEADING: &str = "## chatcode-runtime benchmark";
 
@@ -194,6 +203,9 @@ async fn main() -> anyhow::Result<()> {
     if runs(Suite::Relay) {
         let duration = Duration::from_secs(args.duration);
         fresh.push(app_relay::run(&args.relay_rates, duration).await?);
+    }
+    if runs(Suite::Console) {
+        fresh.push(console::run(args.keystrokes, args.rounds).await?);
     }
     let old = std::fs::read_to_string(&args.report).unwrap_or_default();
     let report = report_file::merge(&old, &fresh, &SECTIONS);

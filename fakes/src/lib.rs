@@ -17,10 +17,13 @@
 mod common;
 pub mod digitalocean;
 pub mod github;
+pub mod libsql;
+pub mod stripe;
 
 pub use common::{faults::Fault, journal::RecordedRequest, server::FakeServer};
 use digitalocean::{DoConfig, DoHandle};
 use github::{GithubConfig, GithubHandle};
+use stripe::{StripeConfig, StripeHandle};
 
 /// Starts a DigitalOcean fake (OAuth under `/v1/oauth`, API under `/v2`) on
 /// `127.0.0.1:0`. It runs on its own thread, so it never competes with the
@@ -33,4 +36,10 @@ pub async fn start_digitalocean(config: DoConfig) -> anyhow::Result<(FakeServer,
 /// `127.0.0.1:0`, on its own thread.
 pub async fn start_github(config: GithubConfig) -> anyhow::Result<(FakeServer, GithubHandle)> {
     github::spawn_on(config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+/// Starts a Stripe fake (API under `/v1`, webhooks to the configured endpoint) on
+/// `127.0.0.1:0`, on its own thread.
+pub async fn start_stripe(config: StripeConfig) -> anyhow::Result<(FakeServer, StripeHandle)> {
+    stripe::spawn_on(config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
 }

@@ -5,6 +5,8 @@ use std::{io::Write, net::SocketAddr, time::Duration};
 use chatcode_fakes::{
     digitalocean::{self, DoConfig},
     github::{self, GithubConfig},
+    libsql::LibsqlConfig,
+    stripe::{self, StripeConfig},
 };
 use clap::{Parser, Subcommand};
 
@@ -41,6 +43,27 @@ enum Service {
     },
     /// GitHub OAuth (/login/oauth) and REST (/user, /user/emails).
     Github,
+    /// Stripe API v1 (/v1) and signed webhooks.
+    Stripe {
+        /// A secret key the API accepts (repeatable; default: the fake's test key).
+        #[arg(long = "secret-key")]
+        secret_keys: Vec<String>,
+        /// Where events are POSTed.
+        #[arg(long, requires = "webhook_secret")]
+        webhook_url: Option<String>,
+        /// The endpoint's signing secret (`whsec_…`).
+        #[arg(long)]
+        webhook_secret: Option<String>,
+    },
+    /// A libSQL server (Hrana 3 over HTTP) over a SQLite file.
+    Libsql {
+        /// The SQLite file it serves.
+        #[arg(long)]
+        path: std::path::PathBuf,
+        /// The bearer token it requires (none when empty).
+        #[arg(long, default_value = "")]
+        token: String,
+    },
 }
 
 #[tokio::main]
@@ -79,6 +102,26 @@ async fn main() -> anyhow::Result<()> {
                 config.redirect_uri = v;
             }
             github::spawn_on(config, args.listen)?.0
+        }
+        Service::Stripe {
+            secret_keys,
+            webhook_url,
+            webhook_secret,
+        } => {
+            let mut config = StripeConfig {
+                webhook_url,
+                ..StripeConfig::default()
+            };
+            if !secret_keys.is_empty() {
+                config.secret_keys = secret_keys;
+            }
+            if let Some(v) = webhook_secret {
+                config.webhook_secret = v;
+            }
+            stripe::spawn_on(config, args.listen)?.0
+        }
+        Service::Libsql { path, token } => {
+            chatcode_fakes::libsql::spawn_on(LibsqlConfig::new(path, token), args.listen)?.0
         }
     };
     println!("Serving {}", server.url());

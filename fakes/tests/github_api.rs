@@ -189,3 +189,60 @@ fn faults_and_rate_limits_answer_like_github() {
     let recorded = handle.traffic().requests_to(GithubEndpoint::AccessToken);
     assert_eq!(recorded[0].param("code").as_deref(), Some("x"));
 }
+
+#[test]
+fn the_app_revokes_a_users_grant_with_its_basic_credentials() {
+    let config = GithubConfig::default();
+    let (server, handle) = github::spawn(config.clone());
+    let url = server.url();
+    let login = config.users[0].login.clone();
+    let token = handle.issue_token(&login, &["read:user"]).expect("a token");
+    let other = handle
+        .issue_token(&login, &["user:email"])
+        .expect("a token");
+    let grant = format!("{url}/applications/{}/grant", config.client_id);
+    let revoke = |id: &str, secret: &str, body: Value| {
+        client()
+            .delete(&grant)
+            .basic_auth(id, Some(secret))
+            .header("user-agent", UA)
+            .json(&body)
+            .send()
+            .expect("revoke")
+    };
+    let unauthenticated = client()
+        .delete(&grant)
+        .json(&json!({}))
+        .send()
+        .expect("revoke");
+    assert_eq!(unauthenticated.status(), 401);
+    assert_eq!(
+        revoke(&config.client_id, "wrong", json!({ "access_token": token })).status(),
+        404
+    );
+    assert_eq!(
+        revoke(&config.client_id, &config.client_secret, json!({})).status(),
+        422
+    );
+    assert!(handle.token_is_valid(&token));
+    let done = revoke(
+        &config.client_id,
+        &config.client_secret,
+        json!({ "access_token": token }),
+    );
+    assert_eq!(done.status(), 204);
+    assert_eq!(done.text().expect("body"), "");
+    // The grant goes, and every token of that user for the app with it.
+    assert!(!handle.token_is_valid(&token));
+    assert!(!handle.token_is_valid(&other));
+    assert_eq!(
+        revoke(
+            &config.client_id,
+            &config.client_secret,
+            json!({ "access_token": token }),
+        )
+        .status(),
+        404
+    );
+    assert_eq!(handle.traffic().calls(GithubEndpoint::DeleteGrant), 5);
+}

@@ -1,6 +1,7 @@
 //! The hub's periodic work: closing idle browsers, freeing ended and unwatched sessions,
-//! forgetting stale relay answers, and calling the app's sweep (provisioning timeouts,
-//! disconnected sessions), the first time to say the hub started.
+//! forgetting stale relay answers, and calling the app's sweeps (provisioning timeouts,
+//! disconnected sessions, the first time to say the hub started; the budget guard's
+//! power-offs).
 
 use std::sync::Arc;
 
@@ -62,6 +63,10 @@ async fn app_sweep(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
         match hub.app.sweep(false).await {
             Ok(outcome) => tracing::debug!(%outcome, "app sweep"),
             Err(e) => tracing::warn!("app sweep failed: {e}"),
+        }
+        match hub.app.billing_sweep().await {
+            Ok(outcome) => tracing::debug!(%outcome, "billing sweep"),
+            Err(e) => tracing::warn!("billing sweep failed: {e}"),
         }
     }
 }

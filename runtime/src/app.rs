@@ -23,8 +23,8 @@ use crate::{
     outbound::OutboundPolicy,
     outbound_client::OutboundClient,
     router::Router,
+    runtime_config::RuntimeConfig,
     spare::Spare,
-    storage::{DATABASE_FILE, Pool},
     variables::AppVariables,
 };
 
@@ -93,7 +93,8 @@ impl StatePaths {
 }
 
 impl App {
-    /// Loads `manifest`, resolves variables, opens stores under `state` and
+    /// Loads `manifest`, resolves variables, opens the stores `runtime_config` names (Spin's
+    /// files under `state` by default) and
     /// compiles every component used by a trigger.
     pub fn load(
         engine: &Engine,
@@ -101,20 +102,17 @@ impl App {
         explicit_variables: &BTreeMap<String, String>,
         environment: &BTreeMap<String, String>,
         state: &StatePaths,
+        runtime_config: &RuntimeConfig,
     ) -> anyhow::Result<Self> {
         let variables = AppVariables::resolve(manifest, explicit_variables, environment)?;
         std::fs::create_dir_all(state.logs())
             .with_context(|| format!("creating {}", state.logs().display()))?;
-        let stores = AppStores {
-            key_value: Pool::open_key_value(&state.dir).context("opening the key-value store")?,
-            database: Pool::open(&state.dir.join(DATABASE_FILE))
-                .context("opening the default SQLite database")?,
-        };
+        let client = Arc::new(OutboundClient::new());
+        let stores = AppStores::open(runtime_config, &state.dir, &client)?;
 
         let mut linker = Linker::new(engine);
         host::add_to_linker(&mut linker).map_err(wasmtime_error)?;
 
-        let client = Arc::new(OutboundClient::new());
         let mut components = HashMap::new();
         // Components sharing a `.wasm` share its compiled code.
         let mut compiled: HashMap<PathBuf, ProxyPre<RequestState>> = HashMap::new();

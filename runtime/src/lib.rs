@@ -14,13 +14,17 @@ pub mod cli;
 pub mod engine;
 pub mod guest_body;
 pub mod host;
+pub mod libsql;
 pub mod manifest;
 pub mod outbound;
 pub mod outbound_client;
+pub mod redis_kv;
 pub mod router;
+pub mod runtime_config;
 pub mod server;
 pub mod spare;
 pub mod storage;
+pub mod stores;
 pub mod variables;
 pub mod workers;
 
@@ -38,6 +42,7 @@ use crate::{
     app::{App, StatePaths},
     engine::EpochTicker,
     manifest::LoadedManifest,
+    runtime_config::RuntimeConfig,
     server::{Limits, Server},
     workers::Workers,
 };
@@ -62,6 +67,8 @@ pub struct RuntimeOptions {
     pub max_body_bytes: usize,
     /// Longest a component may take to respond.
     pub request_timeout: Duration,
+    /// `--runtime-config-file`: where the stores live (Spin's files when `None`).
+    pub runtime_config: Option<PathBuf>,
 }
 
 impl RuntimeOptions {
@@ -76,6 +83,7 @@ impl RuntimeOptions {
             max_instances: 1000,
             max_body_bytes: 10 << 20,
             request_timeout: Duration::from_secs(60),
+            runtime_config: None,
         }
     }
 
@@ -120,6 +128,10 @@ impl Runtime {
     /// components. Fails with a message naming what is wrong.
     pub fn load(options: &RuntimeOptions) -> anyhow::Result<Self> {
         let manifest = LoadedManifest::load(&options.manifest)?;
+        let runtime_config = match &options.runtime_config {
+            Some(path) => RuntimeConfig::load(path)?,
+            None => RuntimeConfig::default(),
+        };
         let state = StatePaths {
             dir: options.state_dir(),
         };
@@ -142,6 +154,7 @@ impl Runtime {
             &options.variables,
             &options.environment,
             &state,
+            &runtime_config,
         )?;
         let limits = Limits {
             max_body_bytes: options.max_body_bytes,

@@ -24,6 +24,11 @@ struct Args {
     /// State directory for key-value, SQLite and logs (Spin's --state-dir).
     #[arg(long, alias = "state-dir")]
     data_dir: Option<PathBuf>,
+    /// Spin's runtime config: the `default` key-value store on Redis
+    /// (`[key_value_store.default] type = "redis"`), the `default` database on libSQL
+    /// (`[sqlite_database.default] type = "libsql"`).
+    #[arg(long)]
+    runtime_config_file: Option<PathBuf>,
     /// Where compiled components are cached [default: <data-dir>/cache].
     #[arg(long)]
     cache_dir: Option<PathBuf>,
@@ -48,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
     let mut options = RuntimeOptions::new(args.manifest);
     options.data_dir = args.data_dir;
     options.cache_dir = args.cache_dir;
+    options.runtime_config = args.runtime_config_file;
     options.variables = args.variables.into_iter().collect::<BTreeMap<_, _>>();
     options.environment = std::env::vars().collect();
     options.max_instances = args.max_instances;

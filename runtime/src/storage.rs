@@ -1,4 +1,5 @@
-//! SQLite files behind the key-value store and the `default` database.
+//! SQLite files behind the key-value store and the `default` database (unless the runtime
+//! config puts them elsewhere, see [`crate::stores`]).
 //!
 //! File names and the key-value table are Spin's, so a data folder works as a
 //! real Spin `--state-dir` too. Every connection runs in WAL mode with
@@ -66,9 +67,10 @@ impl Pool {
         Ok(pool)
     }
 
-    /// Opens the key-value file and creates Spin's table.
-    pub fn open_key_value(dir: &Path) -> rusqlite::Result<Self> {
-        let pool = Self::open(&dir.join(KEY_VALUE_FILE))?;
+    /// Opens a key-value file (Spin's is [`KEY_VALUE_FILE`] in the state directory) and
+    /// creates Spin's table.
+    pub fn open_key_value(path: &Path) -> rusqlite::Result<Self> {
+        let pool = Self::open(path)?;
         pool.get()?.execute_batch(CREATE_KEY_VALUE_TABLE)?;
         Ok(pool)
     }
@@ -184,7 +186,7 @@ mod tests {
     #[test]
     fn key_value_file_uses_spins_name_and_table() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = Pool::open_key_value(dir.path()).unwrap();
+        let pool = Pool::open_key_value(&dir.path().join(KEY_VALUE_FILE)).unwrap();
         assert!(dir.path().join(KEY_VALUE_FILE).exists());
         pool.get()
             .unwrap()

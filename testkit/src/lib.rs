@@ -20,9 +20,12 @@ use std::{
 use anyhow::{Context, bail};
 
 mod browser;
+mod chrome;
 pub mod fault_proxy;
+pub mod redis;
 
 pub use browser::{Browser, session_cookie};
+pub use chrome::Chrome;
 pub use fault_proxy::{Direction, FaultProxy};
 
 /// How long a process may take to print its `Serving` line (compiling
@@ -83,8 +86,24 @@ pub fn write_probe_manifest(dir: &Path) -> anyhow::Result<PathBuf> {
 pub const TEST_ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// `chatcode up` (the binary at `chatcode`) on port 0 with data in `data`,
-/// the prebuilt components, and fixed test secrets.
+/// the prebuilt components, and fixed test secrets. In the Redis key-value mode
+/// ([`redis::REDIS_URL_VARIABLE`]) its key-value store is on Redis.
 pub fn chatcode_up(chatcode: &str, data: &Path, environment: &str) -> Command {
+    chatcode_up_with(
+        chatcode,
+        data,
+        environment,
+        redis::runtime_config_for(data).as_deref(),
+    )
+}
+
+/// [`chatcode_up`] with the given runtime config file (none: Spin's files in `data`).
+pub fn chatcode_up_with(
+    chatcode: &str,
+    data: &Path,
+    environment: &str,
+    runtime_config: Option<&Path>,
+) -> Command {
     let mut command = Command::new(chatcode);
     command
         .current_dir(workspace_root())
@@ -108,6 +127,9 @@ pub fn chatcode_up(chatcode: &str, data: &Path, environment: &str) -> Command {
             "SPIN_VARIABLE_GATEWAY_TOKEN_SALT",
             "test-gateway-token-salt",
         );
+    if let Some(path) = runtime_config {
+        command.arg("--runtime-config-file").arg(path);
+    }
     command
 }
 
@@ -116,14 +138,24 @@ pub fn chatcode_up(chatcode: &str, data: &Path, environment: &str) -> Command {
 pub const TEST_GATEWAY_SHA256: &str =
     "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
+/// Where tests say the gateway binary is (`{version}` becomes `gateway_version`). Nothing
+/// downloads it: cloud-init runs on no droplet of the fake.
+pub const TEST_GATEWAY_DOWNLOAD_URL: &str =
+    "https://downloads.chatcode.test/gateway/{version}/chatcode-gateway-linux-amd64";
+
 /// Points a [`chatcode_up`] command at the DigitalOcean fake served at `url` (OAuth and API),
-/// with the fake's client credentials and [`TEST_GATEWAY_SHA256`].
+/// with the fake's client credentials, [`TEST_GATEWAY_DOWNLOAD_URL`] and
+/// [`TEST_GATEWAY_SHA256`], so VPSes can be created.
 pub fn use_digitalocean_fake<'c>(command: &'c mut Command, url: &str) -> &'c mut Command {
     command
         .env("SPIN_VARIABLE_DO_CLIENT_ID", "fake-do-client-id")
         .env("SPIN_VARIABLE_DO_CLIENT_SECRET", "fake-do-client-secret")
         .env("SPIN_VARIABLE_DO_OAUTH_BASE", url)
         .env("SPIN_VARIABLE_DO_API_BASE", url)
+        .env(
+            "SPIN_VARIABLE_GATEWAY_DOWNLOAD_URL",
+            TEST_GATEWAY_DOWNLOAD_URL,
+        )
         .env("SPIN_VARIABLE_GATEWAY_SHA256", TEST_GATEWAY_SHA256)
 }
 
@@ -299,10 +331,15 @@ fn snapshot(output: &Mutex<String>) -> String {
     output.lock().map(|o| o.clone()).unwrap_or_default()
 }
 
-/// Makes the one key-value record whose key starts with `prefix` (in the
-/// Spin state folder `data`) expired, as if its time had passed: Spin's
+/// Makes the one key-value record whose key starts with `prefix` (of the app whose Spin state
+/// folder is `data`, on Spin's file or on Redis) expired, as if its time had passed: Spin's
 /// key-value has no TTL, so expiry lives in the record. Returns the key.
 pub fn expire_key_value_record(data: &Path, prefix: &str) -> String {
+    if let Some(url) = redis::url_of(data) {
+        return redis::update_record(&url, prefix, |record| {
+            record["expires_at"] = serde_json::json!(1);
+        });
+    }
     let kv =
         rusqlite::Connection::open(data.join("sqlite_key_value.db")).expect("opening key-value");
     let (key, value): (String, Vec<u8>) = kv
@@ -321,6 +358,24 @@ pub fn expire_key_value_record(data: &Path, prefix: &str) -> String {
     )
     .expect("updating the record");
     key
+}
+
+/// The keys starting with `prefix` in the key-value store of the app whose Spin state folder is
+/// `data` (Spin's file, or Redis in the key-value mode), sorted.
+pub fn key_value_keys(data: &Path, prefix: &str) -> Vec<String> {
+    let mut keys: Vec<String> = match redis::url_of(data) {
+        Some(url) => redis::keys(&url, prefix),
+        None => rusqlite::Connection::open(data.join("sqlite_key_value.db"))
+            .expect("opening key-value")
+            .prepare("SELECT key FROM spin_key_value WHERE key LIKE ? || '%'")
+            .expect("preparing")
+            .query_map([prefix], |r| r.get(0))
+            .expect("listing keys")
+            .map(|key| key.expect("a key"))
+            .collect(),
+    };
+    keys.sort();
+    keys
 }
 
 /// A blocking HTTP client for tests.

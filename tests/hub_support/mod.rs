@@ -275,18 +275,23 @@ impl World {
             .unwrap()
     }
 
-    /// Sends a request to the app with `cookie` (or none): status and JSON body.
+    /// Sends a request to the app as `credential` (a login's `Cookie` header, or an API key
+    /// `cck_…` sent as a bearer token) or as nobody: status and JSON body.
     pub async fn call(
         &self,
-        cookie: Option<&str>,
+        credential: Option<&str>,
         method: &str,
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
         let mut request =
             reqwest::Client::new().request(method.parse().unwrap(), self.app.url(path));
-        if let Some(cookie) = cookie {
-            request = request.header("cookie", cookie);
+        match credential {
+            Some(key) if key.starts_with("cck_") => {
+                request = request.header("authorization", format!("Bearer {key}"));
+            }
+            Some(cookie) => request = request.header("cookie", cookie),
+            None => {}
         }
         if let Some(body) = body {
             request = request.json(&body);

@@ -2,7 +2,7 @@
 //! next to the same command posted straight to the hub, both against one gateway in one run.
 //! The difference is what the component costs.
 
-mod stack;
+pub(crate) mod stack;
 
 use std::{fmt::Write as _, sync::Arc, time::Duration};
 

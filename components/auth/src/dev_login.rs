@@ -1,7 +1,7 @@
 //! `POST /auth/dev/login {"username"}`: sign in as anyone, in development only.
 
 use chatcode_core::{ApiError, accounts::validate_username};
-use chatcode_kit::{Reply, config, db, respond, sessions};
+use chatcode_kit::{Reply, config, db, login, respond};
 use serde::Deserialize;
 use spin_sdk::http::Request;
 
@@ -25,7 +25,7 @@ pub fn handle(req: &Request) -> Reply {
         .map_err(|why| ApiError::unprocessable(format!("username {why}")))?;
     let conn = db::open()?;
     let user_id = crate::users::find_or_create_by_username(&conn, username)?;
-    let cookie = sessions::start(&user_id, req)?;
+    let cookie = login::start(&user_id, req)?;
     let profile = crate::users::profile(&conn, &user_id)?.ok_or_else(ApiError::internal)?;
     respond::json_setting(200, &profile, Some(cookie))
 }

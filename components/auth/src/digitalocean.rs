@@ -5,7 +5,7 @@
 //! `POST /auth/do/disconnect` revokes at DigitalOcean and forgets the tokens.
 
 use chatcode_core::{ApiError, oauth::Provider, time::now_ms};
-use chatcode_kit::{Reply, db, outbound, respond, sessions, vault};
+use chatcode_kit::{Reply, caller, db, login, outbound, respond, vault};
 use serde::Deserialize;
 use spin_sdk::http::{Method, Request};
 
@@ -80,7 +80,7 @@ pub async fn callback(req: Request) -> Reply {
         return Err(provider::failure(NAME, "DigitalOcean sent no token"));
     }
 
-    let signed_in = sessions::current(&req)?;
+    let signed_in = login::from_cookie(&req)?;
     let conn = db::open()?;
     let owner = users::user_of_do_account(&conn, &answer.info.uuid)?;
     let user_id = match (&signed_in, owner) {
@@ -111,31 +111,13 @@ pub async fn callback(req: Request) -> Reply {
     Ok(respond::redirect(DASHBOARD, Some(cookie)))
 }
 
-/// `POST /auth/do/disconnect`: revoke at DigitalOcean, then delete the row.
+/// `POST /auth/do/disconnect`: revoke at DigitalOcean, then delete the row; 204, or 404 when
+/// no account is connected.
 pub async fn disconnect(req: Request) -> Reply {
-    let current = sessions::require(&req)?;
-    let client = config::digitalocean()?;
+    let current = caller::require(&req)?;
     let conn = db::open()?;
-    let Some(token) = chatcode_kit::digitalocean::access_token(&conn, &current.user_id)? else {
+    if !chatcode_kit::digitalocean::revoke(&conn, &current.user_id).await? {
         return Err(ApiError::not_found("no DigitalOcean account is connected"));
-    };
-    let request = Request::builder()
-        .method(Method::Post)
-        .uri(format!("{}/v1/oauth/revoke", client.oauth_base))
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(outbound::form(&[("token", &token)]))
-        .build();
-    let response = provider::send(NAME, request).await?;
-    let status = *response.status();
-    // 401: the token is already unusable, which is what revoking wants.
-    if !(200..300).contains(&status) && status != 401 {
-        eprintln!("DigitalOcean revoke answered {status}");
-        return Err(provider::failure(
-            NAME,
-            format!("DigitalOcean answered HTTP {status} to the revocation; try again"),
-        ));
     }
-    users::delete_do_connection(&conn, &current.user_id)?;
     Ok(respond::no_content(None))
 }

@@ -5,13 +5,12 @@
 //! is deleted on first use, and must come back with the browser's nonce cookie.
 
 use chatcode_core::{
-    ApiError,
+    ApiError, cookie,
     oauth::{self, OAuthState, Provider, StateError},
-    session,
     time::now_ms,
 };
-use chatcode_kit::sessions;
-use spin_sdk::{http::Request, key_value::Store};
+use chatcode_kit::{kv, login};
+use spin_sdk::http::Request;
 
 /// A callback that passed every check: the code to exchange.
 pub struct Verified {
@@ -31,13 +30,6 @@ pub struct Started {
     pub cookie: String,
 }
 
-fn store() -> Result<Store, ApiError> {
-    Store::open_default().map_err(|e| {
-        eprintln!("opening the key-value store: {e:?}");
-        ApiError::service_unavailable()
-    })
-}
-
 fn key(state: &str) -> String {
     format!("oauth_state:{state}")
 }
@@ -49,18 +41,15 @@ fn key(state: &str) -> String {
 /// it (one `Set-Cookie` per response), and need not: the state is spent.
 pub fn start(provider: Provider, callback_path: &str) -> Result<Started, ApiError> {
     let started = oauth::start(provider, now_ms());
-    store()?
+    kv::store()?
         .set_json(key(&started.state), &started.record)
-        .map_err(|e| {
-            eprintln!("storing an OAuth state: {e:?}");
-            ApiError::service_unavailable()
-        })?;
-    let cookie = session::set_cookie_at(
+        .map_err(kv::failed)?;
+    let cookie = cookie::set_at(
         oauth::BROWSER_COOKIE,
         &started.browser_nonce,
         callback_path,
         oauth::STATE_TTL_MS / 1000,
-        sessions::insecure_cookies(),
+        login::insecure_cookies(),
     );
     Ok(Started {
         state: started.state,
@@ -78,15 +67,15 @@ pub fn finish_cookie(
     callback_path: &str,
 ) -> Result<String, ApiError> {
     if signed_in {
-        Ok(session::set_cookie_at(
+        Ok(cookie::set_at(
             oauth::BROWSER_COOKIE,
             "",
             callback_path,
             0,
-            sessions::insecure_cookies(),
+            login::insecure_cookies(),
         ))
     } else {
-        sessions::start(user_id, req)
+        login::start(user_id, req)
     }
 }
 
@@ -121,7 +110,7 @@ pub fn verify(
     let nonce = req
         .header("cookie")
         .and_then(|v| v.as_str())
-        .and_then(|c| session::cookie_value(c, oauth::BROWSER_COOKIE));
+        .and_then(|c| cookie::value(c, oauth::BROWSER_COOKIE));
     record
         .check(provider, nonce, now_ms())
         .map_err(state_error)?;
@@ -138,14 +127,10 @@ pub fn verify(
 
 /// Reads and deletes a stored state.
 fn take(state: &str) -> Result<Option<OAuthState>, ApiError> {
-    let store = store()?;
-    fn failed(e: impl std::fmt::Debug) -> ApiError {
-        eprintln!("reading an OAuth state: {e:?}");
-        ApiError::service_unavailable()
-    }
-    let record: Option<OAuthState> = store.get_json(key(state)).map_err(failed)?;
+    let store = kv::store()?;
+    let record: Option<OAuthState> = store.get_json(key(state)).map_err(kv::failed)?;
     if record.is_some() {
-        store.delete(&key(state)).map_err(failed)?;
+        store.delete(&key(state)).map_err(kv::failed)?;
     }
     Ok(record)
 }

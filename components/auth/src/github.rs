@@ -3,7 +3,7 @@
 //! upserts the user by GitHub id, stores the token encrypted, signs in.
 
 use chatcode_core::{ApiError, oauth::Provider};
-use chatcode_kit::{Reply, db, outbound, respond, sessions, vault};
+use chatcode_kit::{Reply, db, login, outbound, respond, vault};
 use serde::Deserialize;
 use spin_sdk::http::{Method, Request, Response};
 
@@ -101,7 +101,7 @@ pub async fn callback(req: Request) -> Reply {
         .find(|e| e.primary && e.verified)
         .map(|e| e.email);
 
-    let signed_in = sessions::current(&req)?;
+    let signed_in = login::from_cookie(&req)?;
     let conn = db::open()?;
     let github_id = user.id.to_string();
     let owner = users::user_of_github(&conn, &github_id)?;

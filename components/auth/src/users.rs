@@ -21,7 +21,6 @@ const SQL_SAVE_DO: &str = "INSERT INTO do_connections (user_id, do_account_uuid,
     do_email = excluded.do_email, access_token_encrypted = excluded.access_token_encrypted, \
     refresh_token_encrypted = excluded.refresh_token_encrypted, team_uuid = excluded.team_uuid, \
     expires_at = excluded.expires_at, updated_at = excluded.updated_at";
-const SQL_DELETE_DO: &str = "DELETE FROM do_connections WHERE user_id = ?";
 const SQL_USER_OF_GITHUB: &str = "SELECT id FROM users WHERE github_id = ? AND deleted_at IS NULL";
 const SQL_USERNAME_TAKEN: &str = "SELECT 1 FROM users WHERE username = ?";
 const SQL_SAVE_GITHUB: &str = "UPDATE users SET github_id = ?, github_username = ?, \
@@ -128,12 +127,6 @@ pub fn save_do_connection(conn: &Connection, c: &DoConnection<'_>) -> Result<(),
             Value::Integer(c.now),
         ],
     )?;
-    Ok(())
-}
-
-/// Forgets a user's DigitalOcean connection.
-pub fn delete_do_connection(conn: &Connection, user_id: &str) -> Result<(), ApiError> {
-    db::run(conn, SQL_DELETE_DO, &[db::t(user_id)])?;
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-//! Prefixed random ids (`usr-…`, `vps-…`, `gw-…`, `ses-…`, `key-…`) as the original control
+//! Prefixed random ids (`usr-…`, `vps-…`, `gw-…`, `ses-…`, `key-…`, …) as the original control
 //! plane generated them: a kind prefix plus 21 URL-safe characters (nanoid's alphabet and size).
 
 use std::fmt;
@@ -27,17 +27,29 @@ pub enum IdKind {
     Key,
     /// A browser sign-in (`lgn-`), the id of a `persistent_sessions` row.
     Login,
+    /// An API key (`akey-`), the id of an `api_keys` row.
+    ApiKey,
+    /// A usage event (`use-`), the id of a `usage_events` row.
+    UsageEvent,
+    /// A credit purchase (`pur-`), the id of a `purchases` row.
+    Purchase,
+    /// A credits ledger entry (`led-`), the id of a `credit_ledger` row.
+    LedgerEntry,
 }
 
 impl IdKind {
     /// Every kind, for tests and tables.
-    pub const ALL: [IdKind; 6] = [
+    pub const ALL: [IdKind; 10] = [
         IdKind::User,
         IdKind::Vps,
         IdKind::Gateway,
         IdKind::Session,
         IdKind::Key,
         IdKind::Login,
+        IdKind::ApiKey,
+        IdKind::UsageEvent,
+        IdKind::Purchase,
+        IdKind::LedgerEntry,
     ];
 
     /// The prefix, dash included.
@@ -49,6 +61,10 @@ impl IdKind {
             IdKind::Session => "ses-",
             IdKind::Key => "key-",
             IdKind::Login => "lgn-",
+            IdKind::ApiKey => "akey-",
+            IdKind::UsageEvent => "use-",
+            IdKind::Purchase => "pur-",
+            IdKind::LedgerEntry => "led-",
         }
     }
 }
@@ -116,7 +132,12 @@ mod tests {
     #[test]
     fn prefixes_are_the_control_plane_ones() {
         let prefixes: Vec<_> = IdKind::ALL.iter().map(|k| k.prefix()).collect();
-        assert_eq!(prefixes, ["usr-", "vps-", "gw-", "ses-", "key-", "lgn-"]);
+        assert_eq!(
+            prefixes,
+            [
+                "usr-", "vps-", "gw-", "ses-", "key-", "lgn-", "akey-", "use-", "pur-", "led-"
+            ]
+        );
         assert_eq!(IdKind::Gateway.to_string(), "gw");
     }
 

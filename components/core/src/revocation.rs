@@ -16,7 +16,7 @@ pub enum Revocation {
     Logins {
         /// The user.
         user_id: String,
-        /// The sign-ins ([`crate::session::login_ref`]).
+        /// The sign-ins ([`crate::login::login_ref`]).
         logins: Vec<String>,
     },
     /// A VPS was deleted: its browsers and its gateway's socket close with `vps_deleted`

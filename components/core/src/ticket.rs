@@ -44,7 +44,7 @@ impl Mode {
 pub struct Holder {
     /// The user.
     pub user_id: String,
-    /// The sign-in ([`crate::session::login_ref`]), so signing out revokes its terminals only.
+    /// The sign-in ([`crate::login::login_ref`]), so signing out revokes its terminals only.
     pub login: String,
 }
 
@@ -64,7 +64,7 @@ impl Holder {
 pub struct AttachTicket {
     /// The user it was issued to.
     pub user_id: String,
-    /// The sign-in it was issued in ([`crate::session::login_ref`]).
+    /// The sign-in it was issued in ([`crate::login::login_ref`]).
     pub login: String,
     /// The gateway holding the session.
     pub gateway_id: String,

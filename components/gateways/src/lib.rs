@@ -7,49 +7,33 @@ mod auth;
 mod events;
 mod sweep;
 
-use chatcode_core::ApiError;
-use chatcode_kit::respond;
-use spin_sdk::http::{Params, Request, Response, Router};
+use chatcode_kit::router::{Routes, param};
+use spin_sdk::http::{Method, Request, Response};
 
 /// The component's entry point. Only wasm32 builds export it: the export's name is not a
 /// valid symbol for host linkers, and host builds exist for tests and lints.
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
 async fn handle(req: Request) -> Response {
-    route(req)
+    route(req).await
 }
 
-/// Every route this component serves, with its method.
-const ROUTES: [&str; 3] = [
-    "/internal/gateways/auth",
-    "/internal/gateways/:id/events",
-    "/internal/sweep",
-];
-
-/// Routes one request; other methods on known paths answer 405.
-pub fn route(req: Request) -> Response {
-    let mut router = Router::new();
-    router.post("/internal/gateways/auth", |req: Request, _| {
-        respond::finish(auth::handle(&req))
-    });
-    router.post(
-        "/internal/gateways/:id/events",
-        |req: Request, params: Params| {
-            respond::finish(events::handle(&req, params.get("id").unwrap_or_default()))
-        },
-    );
-    router.post("/internal/sweep", |req: Request, _| {
-        respond::finish(sweep::handle(&req))
-    });
-    for path in ROUTES {
-        router.any(path, method_not_allowed);
-    }
-    router.any("/*", |_: Request, _| {
-        respond::error(&ApiError::not_found("no such route"))
-    });
-    router.handle(req)
-}
-
-fn method_not_allowed(_req: Request, _params: Params) -> Response {
-    respond::error(&ApiError::method_not_allowed())
+/// Routes one request.
+pub async fn route(req: Request) -> Response {
+    let mut routes = Routes::new();
+    routes
+        .route(
+            Method::Post,
+            "/internal/gateways/auth",
+            |req, _| async move { auth::handle(&req) },
+        )
+        .route(
+            Method::Post,
+            "/internal/gateways/:id/events",
+            |req, params| async move { events::handle(&req, param(&params, "id")) },
+        )
+        .route(Method::Post, "/internal/sweep", |req, _| async move {
+            sweep::handle(&req)
+        });
+    routes.handle(req).await
 }

@@ -104,3 +104,40 @@ pub async fn refresh(conn: &Connection, user_id: &str) -> Result<String, ApiErro
     }
     Ok(answer.access_token)
 }
+
+const SQL_DELETE_CONNECTION: &str = "DELETE FROM do_connections WHERE user_id = ?";
+
+/// Revokes the user's token at DigitalOcean (`POST /v1/oauth/revoke`), then forgets the
+/// connection. False if there was none. A 401 counts as revoked: the token is unusable, which
+/// is what revoking wants; any other failure is a 502 and keeps the connection. A token that
+/// no longer decrypts (a changed key) cannot be sent, so it is only forgotten.
+pub async fn revoke(conn: &Connection, user_id: &str) -> Result<bool, ApiError> {
+    let row = db::run(conn, SQL_TOKENS, &[db::t(user_id)])?;
+    let Some(sealed) = db::text(&row, 0, 0) else {
+        return Ok(false);
+    };
+    let Ok(token) = vault::open(&sealed, &vault::do_access(user_id)) else {
+        db::run(conn, SQL_DELETE_CONNECTION, &[db::t(user_id)])?;
+        return Ok(true);
+    };
+    let base = config::required("do_oauth_base")?;
+    let request = Request::builder()
+        .method(Method::Post)
+        .uri(format!("{}/v1/oauth/revoke", base.trim_end_matches('/')))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(outbound::form(&[("token", &token)]))
+        .build();
+    let failed = |why: String| ApiError::new(ErrorKind::BadGateway, format!("DigitalOcean: {why}"));
+    let response = outbound::send(request, TIMEOUT)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let status = *response.status();
+    if !(200..300).contains(&status) && status != 401 {
+        return Err(failed(format!(
+            "the revocation answered HTTP {status}; try again"
+        )));
+    }
+    db::run(conn, SQL_DELETE_CONNECTION, &[db::t(user_id)])?;
+    Ok(true)
+}

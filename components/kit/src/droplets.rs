@@ -245,6 +245,12 @@ impl<'a> DoClient<'a> {
         Ok(parse::<OneAction>(&answer)?.action)
     }
 
+    /// `GET {path}` (a path below the API base, query included), its answer parsed as `T`.
+    pub async fn get<T: serde::de::DeserializeOwned>(&mut self, path: &str) -> Result<T, DoError> {
+        let answer = self.call(Method::Get, path, None).await?;
+        parse(&answer)
+    }
+
     /// Sends one call; on 401 refreshes the token once and sends it again.
     async fn call(
         &mut self,

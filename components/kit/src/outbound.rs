@@ -36,7 +36,18 @@ impl std::fmt::Display for OutboundError {
 }
 
 /// Sends `request`, giving up after `timeout`.
-pub async fn send(request: Request, timeout: Duration) -> Result<Response, OutboundError> {
+///
+/// The body is complete, so it goes with `Content-Length`: without it the host streams it
+/// chunked, which some OAuth servers and WSGI stacks refuse.
+pub async fn send(mut request: Request, timeout: Duration) -> Result<Response, OutboundError> {
+    let bodiless = matches!(
+        request.method(),
+        spin_sdk::http::Method::Get | spin_sdk::http::Method::Head
+    ) && request.body().is_empty();
+    if !bodiless && request.header("content-length").is_none() {
+        let length = request.body().len().to_string();
+        request.set_header("content-length", length);
+    }
     let sending = std::pin::pin!(spin_sdk::http::send::<_, Response>(request));
     let timer = std::pin::pin!(Timer::new(timeout));
     match select(sending, timer).await {

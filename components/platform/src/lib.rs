@@ -1,13 +1,13 @@
-//! chatcode platform component: `GET /healthz` and `POST /internal/migrate` (schema migrations,
-//! hub only). A thin spin-sdk adapter: routing here, HTTP mapping in `handlers`, storage in
-//! `service`.
+//! chatcode platform component: `GET /healthz`, `GET /api/openapi.json` (the API's description)
+//! and `POST /internal/migrate` (schema migrations, hub only). A thin spin-sdk adapter: routing
+//! here, HTTP mapping in `handlers`, storage in `service`.
 
-mod config;
 mod handlers;
 mod schema;
 mod service;
 
-use spin_sdk::http::{Request, Response, Router};
+use chatcode_kit::router::Routes;
+use spin_sdk::http::{Method, Request, Response};
 
 /// The component's entry point. Only wasm32 builds export it: the export's name is not a
 /// valid symbol for host linkers, and host builds exist for tests and lints.
@@ -17,18 +17,18 @@ async fn handle(req: Request) -> Response {
     route(req).await
 }
 
-/// Routes one request. Other methods on known paths answer 405, unknown paths 404, both as
-/// the JSON error.
+/// Routes one request.
 pub async fn route(req: Request) -> Response {
-    let mut router = Router::new();
-    router.get("/healthz", handlers::healthz);
-    router.any("/healthz", |_: Request, _| {
-        handlers::method_not_allowed("GET")
-    });
-    router.post("/internal/migrate", handlers::migrate);
-    router.any("/internal/migrate", |_: Request, _| {
-        handlers::method_not_allowed("POST")
-    });
-    router.any("*", handlers::not_found);
-    router.handle_async(req).await
+    let mut routes = Routes::new();
+    routes
+        .route(Method::Get, "/healthz", |_, _| async {
+            handlers::healthz()
+        })
+        .route(Method::Get, "/api/openapi.json", |_, _| async {
+            Ok(handlers::openapi())
+        })
+        .route(Method::Post, "/internal/migrate", |req, _| async move {
+            handlers::migrate(&req)
+        });
+    routes.handle(req).await
 }

@@ -3,11 +3,23 @@
 use chatcode_core::migrations::Migration;
 
 /// Every migration this build knows.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_initial",
-    sql: include_str!("../../../migrations/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_initial",
+        sql: include_str!("../../../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_api_keys",
+        sql: include_str!("../../../migrations/0002_api_keys.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_billing",
+        sql: include_str!("../../../migrations/0003_billing.sql"),
+    },
+];
 
 #[cfg(test)]
 mod tests {

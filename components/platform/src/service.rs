@@ -1,10 +1,13 @@
 //! Storage access of the platform component: health probes of SQLite and key-value, and the
 //! migration runner. SQL lives here as constants; decisions come from `chatcode_core`.
 
-use chatcode_core::migrations::{self, Migration, MigrationError};
-use chatcode_core::time::now_ms;
-use spin_sdk::key_value::Store;
-use spin_sdk::sqlite::{self, Connection, Value};
+use chatcode_core::{
+    ApiError,
+    migrations::{self, Migration, MigrationError},
+    time::now_ms,
+};
+use chatcode_kit::{db, kv};
+use spin_sdk::sqlite::{Connection, QueryResult, Value};
 
 const SQL_CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
      version INTEGER PRIMARY KEY, \
@@ -17,37 +20,23 @@ const SQL_SCHEMA_VERSION: &str = "SELECT MAX(version) FROM schema_migrations";
 const SQL_APPLIED: &str = "SELECT version, checksum FROM schema_migrations ORDER BY version";
 const SQL_RECORD_MIGRATION: &str =
     "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)";
-const SQL_BEGIN: &str = "BEGIN IMMEDIATE";
-const SQL_COMMIT: &str = "COMMIT";
-const SQL_ROLLBACK: &str = "ROLLBACK";
 
-/// Key-value store the health check opens.
-const KV_STORE: &str = "default";
 /// Key the health check reads (it need not exist).
 const KV_HEALTH_KEY: &str = "chatcode:healthz";
 
-/// A storage failure; the message is for logs only.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// SQLite refused or failed.
-    #[error("{context}: {source:?}")]
-    Sqlite {
-        /// What was being done.
-        context: String,
-        /// The host's error.
-        source: sqlite::Error,
-    },
-    /// A row did not have the expected shape.
-    #[error("unexpected row in schema_migrations: {0}")]
-    BadRow(String),
-    /// The database's migrations and this build's cannot be reconciled.
-    #[error(transparent)]
-    Conflict(#[from] MigrationError),
+/// Logs an unexpected row and answers 500.
+fn bad_row(what: String) -> ApiError {
+    eprintln!("unexpected row in schema_migrations: {what}");
+    ApiError::internal()
 }
 
-fn sql_err(context: impl Into<String>) -> impl FnOnce(sqlite::Error) -> Error {
-    let context = context.into();
-    move |source| Error::Sqlite { context, source }
+/// What the client may see of a plan that cannot be carried out; detail is only logged.
+fn conflict(err: MigrationError) -> ApiError {
+    eprintln!("migrate: {err}");
+    match err {
+        MigrationError::DuplicateVersion { .. } => ApiError::internal(),
+        other => ApiError::migration_conflict(other.to_string()),
+    }
 }
 
 /// Result of the health probes.
@@ -61,14 +50,9 @@ pub struct Health {
 
 /// Probes SQLite (schema version) and key-value (a cheap `exists`).
 pub fn health() -> Health {
-    let schema_version = Connection::open_default()
-        .map_err(sql_err("open default database"))
-        .and_then(|db| schema_version(&db))
-        .inspect_err(|e| eprintln!("healthz: sqlite: {e}"))
-        .ok();
-    let key_value_ok = Store::open(KV_STORE)
-        .and_then(|store| store.exists(KV_HEALTH_KEY))
-        .inspect_err(|e| eprintln!("healthz: key-value: {e:?}"))
+    let schema_version = db::open().and_then(|db| schema_version(&db)).ok();
+    let key_value_ok = kv::store()
+        .and_then(|store| store.exists(KV_HEALTH_KEY).map_err(kv::failed))
         .is_ok();
     Health {
         schema_version,
@@ -77,29 +61,25 @@ pub fn health() -> Health {
 }
 
 /// Highest applied version, 0 if `schema_migrations` is missing or empty.
-fn schema_version(db: &Connection) -> Result<u32, Error> {
-    let exists = db
-        .execute(SQL_HAS_SCHEMA_MIGRATIONS, &[])
-        .map_err(sql_err("look up schema_migrations"))?;
+fn schema_version(db: &Connection) -> Result<u32, ApiError> {
+    let exists = db::run(db, SQL_HAS_SCHEMA_MIGRATIONS, &[])?;
     if single_value(&exists).is_none_or(|v| matches!(v, Value::Integer(0))) {
         return Ok(0);
     }
-    let max = db
-        .execute(SQL_SCHEMA_VERSION, &[])
-        .map_err(sql_err("read schema version"))?;
+    let max = db::run(db, SQL_SCHEMA_VERSION, &[])?;
     match single_value(&max) {
         None | Some(Value::Null) => Ok(0),
         Some(Value::Integer(v)) => version_from(*v),
-        Some(other) => Err(Error::BadRow(format!("MAX(version) = {other:?}"))),
+        Some(other) => Err(bad_row(format!("MAX(version) = {other:?}"))),
     }
 }
 
-fn single_value(result: &sqlite::QueryResult) -> Option<&Value> {
+fn single_value(result: &QueryResult) -> Option<&Value> {
     result.rows.first().and_then(|row| row.values.first())
 }
 
-fn version_from(v: i64) -> Result<u32, Error> {
-    u32::try_from(v).map_err(|_| Error::BadRow(format!("version {v}")))
+fn version_from(v: i64) -> Result<u32, ApiError> {
+    u32::try_from(v).map_err(|_| bad_row(format!("version {v}")))
 }
 
 /// One migration applied by this call.
@@ -122,21 +102,23 @@ pub struct Outcome {
 
 /// Applies every pending migration of `all`, each in its own `BEGIN IMMEDIATE` transaction
 /// that re-reads `schema_migrations` first, so concurrent callers never apply a file twice.
-pub fn migrate(all: &'static [Migration]) -> Result<Outcome, Error> {
-    let db = Connection::open_default().map_err(sql_err("open default database"))?;
-    db.execute(SQL_CREATE_SCHEMA_MIGRATIONS, &[])
-        .map_err(sql_err("create schema_migrations"))?;
+pub fn migrate(all: &'static [Migration]) -> Result<Outcome, ApiError> {
+    let db = db::open()?;
+    db::run(&db, SQL_CREATE_SCHEMA_MIGRATIONS, &[])?;
 
     // Fast path without the write lock: nothing to do, or a conflict to report.
     let mut applied = Vec::new();
-    if migrations::pending(all, &read_applied(&db)?)?.is_empty() {
+    if migrations::pending(all, &read_applied(&db)?)
+        .map_err(conflict)?
+        .is_empty()
+    {
         return Ok(Outcome {
             applied,
             schema_version: schema_version(&db)?,
         });
     }
 
-    while let Some(migration) = apply_next(&db, all)? {
+    while let Some(migration) = db::transaction(&db, |db| apply_next(db, all))? {
         applied.push(Applied {
             version: migration.version,
             name: migration.name,
@@ -148,43 +130,24 @@ pub fn migrate(all: &'static [Migration]) -> Result<Outcome, Error> {
     })
 }
 
-/// In one transaction: re-plan and apply the first pending migration, if any.
+/// Inside a transaction: re-plan, and apply the first pending migration, if any.
 fn apply_next(
     db: &Connection,
     all: &'static [Migration],
-) -> Result<Option<&'static Migration>, Error> {
-    db.execute(SQL_BEGIN, &[])
-        .map_err(sql_err("begin migration transaction"))?;
-    let planned = read_applied(db)
-        .and_then(|applied| Ok(migrations::pending(all, &applied)?.first().copied()))
-        .and_then(|next| match next {
-            Some(migration) => apply(db, migration).map(|()| Some(migration)),
-            None => Ok(None),
-        });
-    match planned {
-        Ok(next) => match db.execute(SQL_COMMIT, &[]) {
-            Ok(_) => Ok(next),
-            Err(e) => {
-                rollback(db);
-                Err(sql_err("commit migration")(e))
-            }
-        },
-        Err(e) => {
-            rollback(db);
-            Err(e)
-        }
+) -> Result<Option<&'static Migration>, ApiError> {
+    let applied = read_applied(db)?;
+    let Some(migration) = migrations::pending(all, &applied)
+        .map_err(conflict)?
+        .first()
+        .copied()
+    else {
+        return Ok(None);
+    };
+    for statement in migration.statements() {
+        db::run(db, &statement, &[])?;
     }
-}
-
-fn apply(db: &Connection, migration: &Migration) -> Result<(), Error> {
-    for (index, statement) in migration.statements().iter().enumerate() {
-        db.execute(statement, &[]).map_err(sql_err(format!(
-            "migration {} statement {}",
-            migration.name,
-            index + 1
-        )))?;
-    }
-    db.execute(
+    db::run(
+        db,
         SQL_RECORD_MIGRATION,
         &[
             Value::Integer(i64::from(migration.version)),
@@ -192,21 +155,12 @@ fn apply(db: &Connection, migration: &Migration) -> Result<(), Error> {
             Value::Text(migration.checksum()),
             Value::Integer(now_ms()),
         ],
-    )
-    .map_err(sql_err(format!("record migration {}", migration.name)))?;
-    Ok(())
+    )?;
+    Ok(Some(migration))
 }
 
-fn rollback(db: &Connection) {
-    if let Err(e) = db.execute(SQL_ROLLBACK, &[]) {
-        eprintln!("migrate: rollback failed: {e:?}");
-    }
-}
-
-fn read_applied(db: &Connection) -> Result<Vec<(u32, String)>, Error> {
-    let result = db
-        .execute(SQL_APPLIED, &[])
-        .map_err(sql_err("read schema_migrations"))?;
+fn read_applied(db: &Connection) -> Result<Vec<(u32, String)>, ApiError> {
+    let result = db::run(db, SQL_APPLIED, &[])?;
     result
         .rows
         .iter()
@@ -214,7 +168,7 @@ fn read_applied(db: &Connection) -> Result<Vec<(u32, String)>, Error> {
             [Value::Integer(version), Value::Text(checksum)] => {
                 Ok((version_from(*version)?, checksum.clone()))
             }
-            other => Err(Error::BadRow(format!("{other:?}"))),
+            other => Err(bad_row(format!("{other:?}"))),
         })
         .collect()
 }

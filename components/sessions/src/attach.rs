@@ -4,7 +4,6 @@
 
 use chatcode_core::{
     ApiError,
-    session::login_ref,
     ticket::{self, AttachTicket, Holder, MAX_TICKET_LIFETIME_MS, Mode},
     time::now_ms,
 };
@@ -38,7 +37,7 @@ pub fn handle(req: &Request, vps_id: &str, session_id: &str) -> Reply {
     }
     let secret = config::required("hub_secret")?;
     let ticket = AttachTicket::new(
-        Holder::new(user.user_id, login_ref(&user.session_hash)),
+        Holder::new(user.user_id.clone(), user.login_ref()),
         vps.gateway_id,
         vps.id.clone(),
         session.id.clone(),

@@ -9,9 +9,9 @@ use chatcode_core::{
     time::now_ms,
 };
 use chatcode_kit::{
-    Reply, db, hub, respond,
-    sessions::{self, CurrentUser},
-    status,
+    Reply,
+    caller::{self, Caller},
+    db, hub, respond, status,
 };
 use serde_json::json;
 use spin_sdk::http::Request;
@@ -35,7 +35,7 @@ pub fn owned_session(
     req: &Request,
     vps_id: &str,
     session_id: &str,
-) -> Result<(CurrentUser, OwnedVps, Session, spin_sdk::sqlite::Connection), ApiError> {
+) -> Result<(Caller, OwnedVps, Session, spin_sdk::sqlite::Connection), ApiError> {
     let (user, vps, conn) = owned_vps(req, vps_id)?;
     let session = store::get(&conn, &vps.id, session_id)?.ok_or_else(session_not_found)?;
     Ok((user, vps, session, conn))
@@ -45,8 +45,8 @@ pub fn owned_session(
 pub fn owned_vps(
     req: &Request,
     vps_id: &str,
-) -> Result<(CurrentUser, OwnedVps, spin_sdk::sqlite::Connection), ApiError> {
-    let user = sessions::require(req)?;
+) -> Result<(Caller, OwnedVps, spin_sdk::sqlite::Connection), ApiError> {
+    let user = caller::require(req)?;
     let conn = db::open()?;
     let vps = store::owned_vps(&conn, &user.user_id, vps_id)?.ok_or_else(vps_not_found)?;
     Ok((user, vps, conn))

@@ -14,9 +14,9 @@ use chatcode_core::{
     vps::{CreateVpsRequest, FLEET_TAG, NewVps, VpsStatus, default_name, vps_tag},
 };
 use chatcode_kit::{
-    Reply, db,
+    Reply, caller, db,
     droplets::{CreateDroplet, DoClient, DoError, Droplet},
-    respond, sessions,
+    respond,
 };
 use serde_json::json;
 use spin_sdk::http::Request;
@@ -28,7 +28,7 @@ const MAX_BODY: usize = 8 * 1024;
 
 /// Handles `POST /vps`.
 pub async fn handle(req: Request) -> Reply {
-    let user = sessions::require(&req)?;
+    let user = caller::require(&req)?;
     let request: CreateVpsRequest = respond::parse_body(req.body(), MAX_BODY)?;
     let vps = request.validate().map_err(ApiError::invalid_fields)?;
     let conn = db::open()?;

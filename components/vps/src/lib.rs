@@ -5,13 +5,14 @@
 
 mod create;
 mod manage;
+mod options;
 mod settings;
 mod store;
 mod view;
 
-use chatcode_core::ApiError;
-use chatcode_kit::respond;
-use spin_sdk::http::{Params, Request, Response, Router};
+use chatcode_core::vps::PowerAction;
+use chatcode_kit::router::{Routes, param};
+use spin_sdk::http::{Method, Request, Response};
 
 /// The component's entry point. Only wasm32 builds export it: the export's name is not a
 /// valid symbol for host linkers, and host builds exist for tests and lints.
@@ -21,57 +22,38 @@ async fn handle(req: Request) -> Response {
     route(req).await
 }
 
-/// Every route this component serves, with its method.
-const ROUTES: [&str; 4] = [
-    "/vps",
-    "/vps/:id",
-    "/vps/:id/power-off",
-    "/vps/:id/power-on",
-];
-
-/// Routes one request; other methods on known paths answer 405.
+/// Routes one request.
 pub async fn route(req: Request) -> Response {
-    let mut router = Router::new();
-    router.get("/vps", |req: Request, _| respond::finish(view::list(&req)));
-    router.post_async("/vps", |req: Request, _| async move {
-        respond::finish(create::handle(req).await)
-    });
-    router.get_async("/vps/:id", |req: Request, params: Params| async move {
-        respond::finish(view::detail(&req, id(&params)).await)
-    });
-    router.delete_async("/vps/:id", |req: Request, params: Params| async move {
-        respond::finish(manage::delete(&req, id(&params)).await)
-    });
-    router.post_async(
-        "/vps/:id/power-off",
-        |req: Request, params: Params| async move {
-            respond::finish(
-                manage::power(&req, id(&params), chatcode_core::vps::PowerAction::Off).await,
-            )
-        },
-    );
-    router.post_async(
-        "/vps/:id/power-on",
-        |req: Request, params: Params| async move {
-            respond::finish(
-                manage::power(&req, id(&params), chatcode_core::vps::PowerAction::On).await,
-            )
-        },
-    );
-    for path in ROUTES {
-        router.any(path, method_not_allowed);
-    }
-    router.any("/*", |_: Request, _| {
-        respond::error(&ApiError::not_found("no such route"))
-    });
-    router.handle_async(req).await
-}
-
-/// The `:id` of a matched route (the router only matches when it is present).
-fn id(params: &Params) -> &str {
-    params.get("id").unwrap_or_default()
-}
-
-fn method_not_allowed(_req: Request, _params: Params) -> Response {
-    respond::error(&ApiError::method_not_allowed())
+    let mut routes = Routes::new();
+    routes
+        .route(
+            Method::Get,
+            "/vps",
+            |req, _| async move { view::list(&req) },
+        )
+        .route(Method::Post, "/vps", |req, _| create::handle(req))
+        .route(Method::Get, "/vps/options", |req, _| async move {
+            options::handle(&req).await
+        })
+        .route(Method::Get, "/vps/:id", |req, params| async move {
+            view::detail(&req, param(&params, "id")).await
+        })
+        .route(Method::Delete, "/vps/:id", |req, params| async move {
+            manage::delete(&req, param(&params, "id")).await
+        })
+        .route(
+            Method::Post,
+            "/vps/:id/power-off",
+            |req, params| async move {
+                manage::power(&req, param(&params, "id"), PowerAction::Off).await
+            },
+        )
+        .route(
+            Method::Post,
+            "/vps/:id/power-on",
+            |req, params| async move {
+                manage::power(&req, param(&params, "id"), PowerAction::On).await
+            },
+        );
+    routes.handle(req).await
 }

@@ -2,8 +2,13 @@
 //! carries out first and the rows then record. A deleted VPS's terminals and gateway socket
 //! are closed by the hub.
 
-use chatcode_core::{ApiError, ErrorKind, revocation::Revocation, time::now_ms, vps::PowerAction};
-use chatcode_kit::{Reply, db, droplets::DoClient, hub, respond, sessions};
+use chatcode_core::{ApiError, ErrorKind, time::now_ms, vps::PowerAction};
+use chatcode_kit::{
+    Reply, caller, db,
+    droplets::DoClient,
+    respond,
+    teardown::{self, Doomed},
+};
 use serde_json::json;
 use spin_sdk::http::Request;
 
@@ -12,18 +17,16 @@ use crate::{store, view};
 /// Destroys the droplet (one DigitalOcean no longer has counts as destroyed), then deletes
 /// the VPS with its gateway and sessions. 204.
 pub async fn delete(req: &Request, vps_id: &str) -> Reply {
-    let user = sessions::require(req)?;
+    let user = caller::require(req)?;
     let conn = db::open()?;
     let vps = store::owned(&conn, &user.user_id, vps_id)?.ok_or_else(view::not_found)?;
-    DoClient::for_user(&conn, &user.user_id)?
-        .delete_droplet(vps.droplet_id)
-        .await?;
-    store::delete(&conn, &vps.id)?;
-    hub::revoke(&Revocation::Vps {
+    let mut client = DoClient::for_user(&conn, &user.user_id)?;
+    let doomed = Doomed {
         vps_id: vps.id,
-        gateway_id: vps.gateway.id,
-    })
-    .await;
+        droplet_id: vps.droplet_id,
+        gateway_id: Some(vps.gateway.id),
+    };
+    teardown::destroy(&conn, &mut client, &doomed).await?;
     Ok(respond::no_content(None))
 }
 
@@ -31,7 +34,7 @@ pub async fn delete(req: &Request, vps_id: &str) -> Reply {
 /// The status becomes `powering_off`/`powering_on`, or `off`/`active` at once when
 /// DigitalOcean reports the action already completed.
 pub async fn power(req: &Request, vps_id: &str, action: PowerAction) -> Reply {
-    let user = sessions::require(req)?;
+    let user = caller::require(req)?;
     let conn = db::open()?;
     let vps = store::owned(&conn, &user.user_id, vps_id)?.ok_or_else(view::not_found)?;
     action.check(vps.status).map_err(ApiError::conflict)?;

@@ -173,19 +173,3 @@ pub fn update(
     )?;
     Ok(())
 }
-
-/// Deletes a VPS with its gateway, sessions and authorized keys, in one transaction
-/// (Spin's SQLite does not enforce the schema's cascades).
-pub fn delete(conn: &Connection, vps_id: &str) -> Result<(), ApiError> {
-    db::transaction(conn, |conn| {
-        for table in ["sessions", "authorized_keys", "gateways"] {
-            db::run(
-                conn,
-                &format!("DELETE FROM {table} WHERE vps_id = ?"),
-                &[db::t(vps_id)],
-            )?;
-        }
-        db::run(conn, "DELETE FROM vps WHERE id = ?", &[db::t(vps_id)])?;
-        Ok(())
-    })
-}

@@ -6,7 +6,7 @@
 //! shown as it is.
 
 use chatcode_core::{ApiError, time::now_ms, vps::VpsStatus};
-use chatcode_kit::{Reply, db, droplets::DoClient, respond, sessions};
+use chatcode_kit::{Reply, caller, db, droplets::DoClient, respond};
 use serde_json::{Value, json};
 use spin_sdk::{http::Request, sqlite::Connection};
 
@@ -14,7 +14,7 @@ use crate::store::{self, Vps};
 
 /// `GET /vps`.
 pub fn list(req: &Request) -> Reply {
-    let user = sessions::require(req)?;
+    let user = caller::require(req)?;
     let conn = db::open()?;
     let list: Vec<Value> = store::list(&conn, &user.user_id)?
         .iter()
@@ -25,7 +25,7 @@ pub fn list(req: &Request) -> Reply {
 
 /// `GET /vps/:id`.
 pub async fn detail(req: &Request, vps_id: &str) -> Reply {
-    let user = sessions::require(req)?;
+    let user = caller::require(req)?;
     let conn = db::open()?;
     let vps = store::owned(&conn, &user.user_id, vps_id)?.ok_or_else(not_found)?;
     let vps = settle(&conn, &user.user_id, vps).await?;

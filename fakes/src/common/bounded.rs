@@ -52,6 +52,13 @@ impl<K: Eq + Hash + Clone, V> BoundedMap<K, V> {
         Some(value)
     }
 
+    /// Keeps only the entries `keep` approves.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+        self.map.retain(|k, v| keep(k, v));
+        let map = &self.map;
+        self.order.retain(|k| map.contains_key(k));
+    }
+
     /// Values in insertion order.
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
         self.order.iter().filter_map(|k| self.map.get(k))
@@ -61,6 +68,20 @@ impl<K: Eq + Hash + Clone, V> BoundedMap<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retain_drops_entries_and_their_order() {
+        let mut m = BoundedMap::new(3);
+        m.insert("a", 1);
+        m.insert("b", 2);
+        m.insert("c", 1);
+        m.retain(|_, v| *v != 1);
+        assert_eq!(m.values().collect::<Vec<_>>(), [&2]);
+        m.insert("d", 4);
+        m.insert("e", 5);
+        m.insert("f", 6);
+        assert_eq!(m.get(&"b"), None);
+    }
 
     #[test]
     fn evicts_oldest_past_capacity() {

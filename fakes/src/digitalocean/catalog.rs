@@ -1,6 +1,33 @@
-//! The regions, sizes and images the DigitalOcean fake knows, and their JSON.
+//! The regions, sizes and images the DigitalOcean fake knows, their JSON, and the
+//! `GET /v2/regions` and `GET /v2/sizes` lists.
 
+use std::collections::HashMap;
+
+use axum::{
+    extract::{Query, State},
+    response::Response,
+};
 use serde_json::{Value, json};
+
+use super::{paging, state::DoState};
+
+/// `GET /v2/regions[?page=&per_page=]`.
+pub(crate) async fn regions(
+    State(state): State<DoState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let all = REGIONS.iter().map(|(slug, _)| region_json(slug)).collect();
+    paging::answer(&state.0.base_url, "/v2/regions", &q, &[], "regions", all)
+}
+
+/// `GET /v2/sizes[?page=&per_page=]`.
+pub(crate) async fn sizes(
+    State(state): State<DoState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let all = SIZES.iter().map(size_json).collect();
+    paging::answer(&state.0.base_url, "/v2/sizes", &q, &[], "sizes", all)
+}
 
 /// A droplet size (`/v2/sizes` entry).
 #[derive(Debug)]

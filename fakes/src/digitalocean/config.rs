@@ -44,7 +44,8 @@ pub struct DoConfig {
     pub client_id: String,
     /// Its client secret.
     pub client_secret: String,
-    /// Its registered callback URL; `/authorize` requires an exact match.
+    /// Its registered callback URL; `/authorize` requires an exact match
+    /// ([`super::DoHandle::set_redirect_uri`] registers another).
     pub redirect_uri: String,
     /// Accounts that can sign in; the first one does unless a test picks
     /// another with [`super::DoHandle::sign_in_as`]. Empty means one default.

@@ -16,6 +16,7 @@ use super::{
     errors::{api_error, json_response, not_found, unprocessable},
     guard::Caller,
     model::{Droplet, DropletStatus},
+    paging,
     state::DoState,
 };
 
@@ -136,60 +137,22 @@ pub(crate) async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let tag = q.get("tag_name").filter(|t| !t.is_empty());
-    let per_page = q
-        .get("per_page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(20)
-        .clamp(1, 200);
-    let page = q
-        .get("page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
-    let inner = state.settled();
-    let all: Vec<&Droplet> = inner
+    let droplets: Vec<Value> = state
+        .settled()
         .droplets
         .values()
         .filter(|d| d.account == caller.account)
         .filter(|d| tag.is_none_or(|t| d.tags.contains(t)))
+        .map(Droplet::to_json)
         .collect();
-    let total = all.len();
-    let droplets: Vec<Value> = all
-        .iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .map(|d| d.to_json())
-        .collect();
-    drop(inner);
-    let last = total.div_ceil(per_page).max(1);
-    let link = |p: usize| {
-        let mut url = format!(
-            "{}/v2/droplets?page={p}&per_page={per_page}",
-            state.0.base_url
-        );
-        if let Some(t) = tag {
-            url.push_str("&tag_name=");
-            url.push_str(&url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>());
-        }
-        url
-    };
-    let mut pages = serde_json::Map::new();
-    if page > 1 {
-        pages.insert("first".into(), json!(link(1)));
-        pages.insert("prev".into(), json!(link(page - 1)));
-    }
-    if page < last {
-        pages.insert("last".into(), json!(link(last)));
-        pages.insert("next".into(), json!(link(page + 1)));
-    }
-    let links = if pages.is_empty() {
-        json!({})
-    } else {
-        json!({ "pages": pages })
-    };
-    json_response(
-        StatusCode::OK,
-        &json!({ "droplets": droplets, "links": links, "meta": { "total": total } }),
+    let filters: Vec<(&str, &str)> = tag.iter().map(|t| ("tag_name", t.as_str())).collect();
+    paging::answer(
+        &state.0.base_url,
+        "/v2/droplets",
+        &q,
+        &filters,
+        "droplets",
+        droplets,
     )
 }
 

@@ -122,6 +122,8 @@ fn allows(scope: &str, endpoint: DoEndpoint) -> bool {
         DoEndpoint::ListDroplets | DoEndpoint::GetDroplet | DoEndpoint::GetAction => {
             has("read") || write || has("droplet:read") || has("actions:read")
         }
+        DoEndpoint::ListRegions => has("read") || write || has("regions:read"),
+        DoEndpoint::ListSizes => has("read") || write || has("sizes:read"),
         DoEndpoint::CreateDroplet => write || has("droplet:create"),
         DoEndpoint::DeleteDroplet => write || has("droplet:delete"),
         DoEndpoint::DropletAction => write || has("droplet:update"),

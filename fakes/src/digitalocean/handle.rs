@@ -80,6 +80,11 @@ impl DoHandle {
         self.state.lock().deny = deny;
     }
 
+    /// Registers another callback URL (an app on a port chosen after the fake started).
+    pub fn set_redirect_uri(&self, uri: &str) {
+        uri.clone_into(&mut self.state.lock().redirect_uri);
+    }
+
     /// Which configured account signs in at the next `/authorize` (by UUID).
     /// False if no account has that UUID.
     pub fn sign_in_as(&self, uuid: &str) -> bool {

@@ -15,6 +15,7 @@ mod guard;
 mod handle;
 mod model;
 mod oauth;
+mod paging;
 mod state;
 
 use std::net::SocketAddr;
@@ -64,6 +65,10 @@ pub enum DoEndpoint {
     DropletAction,
     /// `GET /v2/actions/{id}`
     GetAction,
+    /// `GET /v2/regions`
+    ListRegions,
+    /// `GET /v2/sizes`
+    ListSizes,
 }
 
 impl Fake for DoState {
@@ -81,6 +86,8 @@ impl Fake for DoState {
             ("DELETE", "/v2/droplets/{id}") => DoEndpoint::DeleteDroplet,
             ("POST", "/v2/droplets/{id}/actions") => DoEndpoint::DropletAction,
             ("GET", "/v2/actions/{id}") => DoEndpoint::GetAction,
+            ("GET", "/v2/regions") => DoEndpoint::ListRegions,
+            ("GET", "/v2/sizes") => DoEndpoint::ListSizes,
             _ => return None,
         })
     }
@@ -146,6 +153,8 @@ fn router(state: DoState) -> Router {
         )
         .route("/v2/droplets/{id}/actions", post(droplets::action))
         .route("/v2/actions/{id}", get(droplets::get_action))
+        .route("/v2/regions", get(catalog::regions))
+        .route("/v2/sizes", get(catalog::sizes))
         .route_layer(from_fn_with_state(state.clone(), inject::<DoState>))
         .route_layer(from_fn_with_state(state.clone(), guard::guard))
         .route_layer(from_fn_with_state(state.clone(), record::<DoState>));

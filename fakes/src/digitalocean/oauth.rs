@@ -34,7 +34,8 @@ pub(crate) async fn authorize(
     if get("client_id") != Some(config.client_id.as_str()) {
         return error_page(StatusCode::BAD_REQUEST, INVALID_CLIENT);
     }
-    let Some(redirect_uri) = get("redirect_uri").filter(|r| *r == config.redirect_uri) else {
+    let registered = state.lock().redirect_uri.clone();
+    let Some(redirect_uri) = get("redirect_uri").filter(|r| *r == registered) else {
         return error_page(
             StatusCode::BAD_REQUEST,
             "The redirect uri included is not valid.",

@@ -64,6 +64,8 @@ pub(crate) struct Issued {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub deny: bool,
+    /// The registered callback (`DoConfig::redirect_uri` until a test moves it).
+    pub redirect_uri: String,
     pub signed_in: usize,
     pub codes: BoundedMap<String, Code>,
     pub tokens: BoundedMap<String, Token>,
@@ -96,6 +98,7 @@ impl DoState {
         }
         let inner = Inner {
             deny: config.deny_authorization,
+            redirect_uri: config.redirect_uri.clone(),
             signed_in: 0,
             codes: BoundedMap::new(MAX_CODES),
             tokens: BoundedMap::new(MAX_TOKENS),

@@ -9,6 +9,7 @@
 
 mod api;
 mod config;
+mod grants;
 mod handle;
 mod oauth;
 mod state;
@@ -47,6 +48,8 @@ pub enum GithubEndpoint {
     User,
     /// `GET /user/emails`
     UserEmails,
+    /// `DELETE /applications/{client_id}/grant`
+    DeleteGrant,
 }
 
 impl Fake for GhState {
@@ -58,6 +61,7 @@ impl Fake for GhState {
             ("POST", "/login/oauth/access_token") => GithubEndpoint::AccessToken,
             ("GET", "/user") => GithubEndpoint::User,
             ("GET", "/user/emails") => GithubEndpoint::UserEmails,
+            ("DELETE", "/applications/{client_id}/grant") => GithubEndpoint::DeleteGrant,
             _ => return None,
         })
     }
@@ -94,11 +98,13 @@ impl Fake for GhState {
             {
                 api::bad_credentials()
             }
-            GithubEndpoint::User | GithubEndpoint::UserEmails => api::error(
-                status,
-                status.canonical_reason().unwrap_or("Error"),
-                "https://docs.github.com/rest",
-            ),
+            GithubEndpoint::User | GithubEndpoint::UserEmails | GithubEndpoint::DeleteGrant => {
+                api::error(
+                    status,
+                    status.canonical_reason().unwrap_or("Error"),
+                    "https://docs.github.com/rest",
+                )
+            }
             GithubEndpoint::Authorize | GithubEndpoint::AccessToken => (
                 status,
                 status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -114,6 +120,13 @@ fn router(state: GhState) -> Router {
         .route("/login/oauth/access_token", post(oauth::access_token))
         .route_layer(from_fn_with_state(state.clone(), inject::<GhState>))
         .route_layer(from_fn_with_state(state.clone(), record::<GhState>));
+    let apps = Router::new()
+        .route(
+            "/applications/{client_id}/grant",
+            axum::routing::delete(grants::delete),
+        )
+        .route_layer(from_fn_with_state(state.clone(), inject::<GhState>))
+        .route_layer(from_fn_with_state(state.clone(), record::<GhState>));
     let api = Router::new()
         .route("/user", get(api::user))
         .route("/user/emails", get(api::emails))
@@ -121,6 +134,7 @@ fn router(state: GhState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), api::guard))
         .route_layer(from_fn_with_state(state.clone(), record::<GhState>));
     oauth
+        .merge(apps)
         .merge(api)
         .fallback(|| async {
             api::error(

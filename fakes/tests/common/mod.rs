@@ -3,6 +3,7 @@
 
 pub mod digitalocean;
 pub mod github;
+pub mod stripe;
 
 use std::{collections::HashMap, time::Duration};
 

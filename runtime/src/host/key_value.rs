@@ -1,7 +1,8 @@
-//! `fermyon:spin/key-value@2.0.0` on Spin's `spin_key_value` table.
+//! `fermyon:spin/key-value@2.0.0` on the `default` store: Spin's `spin_key_value` table, or a
+//! Redis server when the runtime config says so.
 //!
-//! Spin's key-value has no TTL; values are opaque bytes. A component may open
-//! only the stores its manifest entry lists; anything else is `access-denied`.
+//! Spin's key-value has no TTL; values are opaque bytes. A component may open only the stores
+//! its manifest entry lists; anything else is `access-denied`.
 
 use wasmtime::component::Resource;
 
@@ -9,7 +10,10 @@ use super::{
     RequestState,
     bindings::key_value::{self, Error},
 };
-use crate::storage::{Pool, run_blocking, run_read};
+use crate::{
+    storage::{run_blocking, run_read},
+    stores::KeyValue,
+};
 
 /// The most stores one request may hold open at once.
 const MAX_OPEN_STORES: usize = 256;
@@ -23,7 +27,10 @@ pub struct StoreHandle {
 impl key_value::Host for RequestState {}
 
 impl RequestState {
-    fn key_value_store(&self, handle: &Resource<StoreHandle>) -> wasmtime::Result<(Pool, String)> {
+    fn key_value_store(
+        &self,
+        handle: &Resource<StoreHandle>,
+    ) -> wasmtime::Result<(KeyValue, String)> {
         let store = self.table.get(handle)?;
         Ok((self.stores.key_value.clone(), store.label.clone()))
     }
@@ -46,14 +53,19 @@ impl key_value::HostStore for RequestState {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        let (pool, label) = self.key_value_store(&store)?;
-        Ok(run_read(&pool, |conn| {
-            use rusqlite::OptionalExtension;
-            conn.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+        let (backend, label) = self.key_value_store(&store)?;
+        let result = match backend {
+            KeyValue::Sqlite(pool) => run_read(&pool, |conn| {
+                use rusqlite::OptionalExtension;
+                conn.prepare_cached(
+                    "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                )?
                 .query_row((label, key), |row| row.get(0))
                 .optional()
-        })
-        .map_err(Error::Other))
+            }),
+            KeyValue::Redis(redis) => redis.get(&key).await,
+        };
+        Ok(result.map_err(Error::Other))
     }
 
     async fn set(
@@ -62,17 +74,22 @@ impl key_value::HostStore for RequestState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
-        let (pool, label) = self.key_value_store(&store)?;
-        Ok(run_blocking(pool, move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-            )?
-            .execute((label, key, value))
-            .map(drop)
-        })
-        .await
-        .map_err(Error::Other))
+        let (backend, label) = self.key_value_store(&store)?;
+        let result = match backend {
+            KeyValue::Sqlite(pool) => {
+                run_blocking(pool, move |conn| {
+                    conn.prepare_cached(
+                        "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+                    )?
+                    .execute((label, key, value))
+                    .map(drop)
+                })
+                .await
+            }
+            KeyValue::Redis(redis) => redis.set(&key, &value).await,
+        };
+        Ok(result.map_err(Error::Other))
     }
 
     async fn delete(
@@ -80,14 +97,19 @@ impl key_value::HostStore for RequestState {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<(), Error>> {
-        let (pool, label) = self.key_value_store(&store)?;
-        Ok(run_blocking(pool, move |conn| {
-            conn.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
-                .execute((label, key))
-                .map(drop)
-        })
-        .await
-        .map_err(Error::Other))
+        let (backend, label) = self.key_value_store(&store)?;
+        let result = match backend {
+            KeyValue::Sqlite(pool) => {
+                run_blocking(pool, move |conn| {
+                    conn.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                        .execute((label, key))
+                        .map(drop)
+                })
+                .await
+            }
+            KeyValue::Redis(redis) => redis.delete(&key).await,
+        };
+        Ok(result.map_err(Error::Other))
     }
 
     async fn exists(
@@ -95,29 +117,37 @@ impl key_value::HostStore for RequestState {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<bool, Error>> {
-        let (pool, label) = self.key_value_store(&store)?;
-        Ok(run_read(&pool, |conn| {
-            conn.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
-            )?
-            .query_row((label, key), |row| row.get(0))
-        })
-        .map_err(Error::Other))
+        let (backend, label) = self.key_value_store(&store)?;
+        let result = match backend {
+            KeyValue::Sqlite(pool) => run_read(&pool, |conn| {
+                conn.prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
+                )?
+                .query_row((label, key), |row| row.get(0))
+            }),
+            KeyValue::Redis(redis) => redis.exists(&key).await,
+        };
+        Ok(result.map_err(Error::Other))
     }
 
     async fn get_keys(
         &mut self,
         store: Resource<StoreHandle>,
     ) -> wasmtime::Result<Result<Vec<String>, Error>> {
-        let (pool, label) = self.key_value_store(&store)?;
-        Ok(run_blocking(pool, move |conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")?;
-            let keys = stmt.query_map([label], |row| row.get(0))?;
-            keys.collect()
-        })
-        .await
-        .map_err(Error::Other))
+        let (backend, label) = self.key_value_store(&store)?;
+        let result = match backend {
+            KeyValue::Sqlite(pool) => {
+                run_blocking(pool, move |conn| {
+                    let mut stmt =
+                        conn.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1")?;
+                    let keys = stmt.query_map([label], |row| row.get(0))?;
+                    keys.collect()
+                })
+                .await
+            }
+            KeyValue::Redis(redis) => redis.keys().await,
+        };
+        Ok(result.map_err(Error::Other))
     }
 
     fn drop(&mut self, store: Resource<StoreHandle>) -> wasmtime::Result<()> {

@@ -12,7 +12,8 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::{outbound::OutboundPolicy, outbound_client::OutboundClient, storage::Pool};
+pub use crate::stores::AppStores;
+use crate::{outbound::OutboundPolicy, outbound_client::OutboundClient};
 
 /// What one component may use, resolved once at start-up.
 #[derive(Debug)]
@@ -29,15 +30,6 @@ pub struct ComponentContext {
     pub outbound: OutboundPolicy,
     /// The runtime's outbound HTTP client, shared by every component.
     pub client: Arc<OutboundClient>,
-}
-
-/// Stores shared by every request of the app.
-#[derive(Debug, Clone)]
-pub struct AppStores {
-    /// The `default` key-value store.
-    pub key_value: Pool,
-    /// The `default` SQLite database.
-    pub database: Pool,
 }
 
 /// The `T` of each request's `Store<T>`.

@@ -1,7 +1,8 @@
-//! `fermyon:spin/sqlite@2.0.0` on the `default` database file.
+//! `fermyon:spin/sqlite@2.0.0` on the `default` database: a SQLite file, or a libSQL server
+//! when the runtime config says so.
 //!
-//! Each `connection` resource owns its own pooled SQLite connection, taken on
-//! first use, so `BEGIN … COMMIT` across `execute` calls is that guest's own
+//! Each `connection` resource owns its own pooled SQLite connection (taken on first use) or
+//! its own libSQL stream, so `BEGIN … COMMIT` across `execute` calls is that guest's own
 //! transaction; an unfinished one is rolled back when the resource goes away.
 
 use std::sync::{Arc, Mutex};
@@ -13,19 +14,33 @@ use super::{
     RequestState,
     bindings::sqlite::{self, Error, QueryResult, RowResult, Value},
 };
-use crate::storage::{Pool, Pooled};
+use crate::{
+    libsql::{Libsql, Stream},
+    storage::{Pool, Pooled},
+    stores::Database,
+};
 
 /// The most connections one request may hold open at once.
 const MAX_OPEN_CONNECTIONS: usize = 64;
 
 /// The host side of an open `connection` resource.
 #[derive(Debug, Clone)]
-pub struct ConnectionHandle {
+pub enum ConnectionHandle {
+    /// A connection to the SQLite file.
+    Local(LocalConnection),
+    /// A stream on the libSQL server. A Tokio mutex: a statement holds the stream across the
+    /// request to the server, and the next must wait for its baton.
+    Remote(Arc<Libsql>, Arc<tokio::sync::Mutex<Stream>>),
+}
+
+/// A pooled SQLite connection, taken on first use.
+#[derive(Debug, Clone)]
+pub struct LocalConnection {
     pool: Pool,
     conn: Arc<Mutex<Option<Pooled>>>,
 }
 
-impl ConnectionHandle {
+impl LocalConnection {
     /// Runs `f` on this handle's pooled connection, taking one from the pool on first use.
     fn with_connection<T>(
         &self,
@@ -92,9 +107,15 @@ impl sqlite::HostConnection for RequestState {
             ))));
         }
         self.open_connections += 1;
-        let handle = ConnectionHandle {
-            pool: self.stores.database.clone(),
-            conn: Arc::new(Mutex::new(None)),
+        let handle = match &self.stores.database {
+            Database::Sqlite(pool) => ConnectionHandle::Local(LocalConnection {
+                pool: pool.clone(),
+                conn: Arc::new(Mutex::new(None)),
+            }),
+            Database::Libsql(libsql) => ConnectionHandle::Remote(
+                libsql.clone(),
+                Arc::new(tokio::sync::Mutex::new(Stream::default())),
+            ),
         };
         Ok(Ok(self.table.push(handle)?))
     }
@@ -105,7 +126,16 @@ impl sqlite::HostConnection for RequestState {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
-        let handle = self.table.get(&connection)?.clone();
+        let handle = match self.table.get(&connection)?.clone() {
+            ConnectionHandle::Local(handle) => handle,
+            ConnectionHandle::Remote(libsql, stream) => {
+                let mut stream = stream.lock().await;
+                return Ok(libsql
+                    .execute(&mut stream, &statement, &parameters)
+                    .await
+                    .map_err(Error::Io));
+            }
+        };
         if let Some(read) = handle.read_inline(&statement, &parameters) {
             return Ok(read);
         }
@@ -117,7 +147,12 @@ impl sqlite::HostConnection for RequestState {
     }
 
     fn drop(&mut self, connection: Resource<ConnectionHandle>) -> wasmtime::Result<()> {
-        self.table.delete(connection)?;
+        if let ConnectionHandle::Remote(libsql, stream) = self.table.delete(connection)?
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            // The server rolls back what the stream left open once it is closed (or expires).
+            runtime.spawn(async move { libsql.close(&mut *stream.lock().await).await });
+        }
         self.open_connections = self.open_connections.saturating_sub(1);
         Ok(())
     }

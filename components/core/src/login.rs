@@ -1,14 +1,18 @@
-//! Browser sessions: the opaque cookie token and the record kept for it.
+//! Logins (a browser's signed-in state; not a terminal session): the opaque cookie token and
+//! the record kept for it.
 //!
-//! The browser holds a random token; key-value keeps
-//! `session:<sha256(token)>` → [`SessionRecord`], so the token itself is never
-//! stored. Spin's key-value has no TTL: an expired record counts as absent.
+//! The browser holds a random token in the `chatcode_session` cookie; key-value keeps
+//! `session:<sha256(token)>` → [`LoginRecord`], so the token itself is never stored. Spin's
+//! key-value has no TTL: an expired record counts as absent.
 
 use serde::{Deserialize, Serialize};
 
-use crate::token::{random_urlsafe, sha256_hex};
+use crate::{
+    cookie,
+    token::{random_urlsafe, sha256_hex},
+};
 
-/// The session cookie's name.
+/// The login cookie's name.
 pub const COOKIE: &str = "chatcode_session";
 /// How long a session lasts.
 pub const TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
@@ -21,7 +25,7 @@ const MAX_TOKEN_LEN: usize = 128;
 
 /// What key-value keeps for a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionRecord {
+pub struct LoginRecord {
     /// The signed-in user.
     pub user_id: String,
     /// Unix ms.
@@ -32,7 +36,7 @@ pub struct SessionRecord {
     pub expires_at: i64,
 }
 
-impl SessionRecord {
+impl LoginRecord {
     /// A new session for `user_id` starting at `now`.
     pub fn new(user_id: &str, now: i64) -> Self {
         Self {
@@ -70,6 +74,12 @@ pub fn login_ref(hash: &str) -> String {
     sha256_hex(format!("chatcode.login-ref.v1\0{hash}").as_bytes())[..32].to_string()
 }
 
+/// The name an attach ticket gives an API key (by its id) that it was issued to, so revoking
+/// the key closes the terminals opened with it. Never equal to a [`login_ref`].
+pub fn api_key_ref(key_id: &str) -> String {
+    sha256_hex(format!("chatcode.api-key-ref.v1\0{key_id}").as_bytes())[..32].to_string()
+}
+
 /// The key-value key for a token hash.
 pub fn key_for_hash(hash: &str) -> String {
     format!("session:{hash}")
@@ -77,7 +87,7 @@ pub fn key_for_hash(hash: &str) -> String {
 
 /// The token in a `Cookie` header, if it has a plausible one.
 pub fn token_from_cookies(cookie_header: &str) -> Option<&str> {
-    cookie_value(cookie_header, COOKIE)
+    cookie::value(cookie_header, COOKIE)
         .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_LEN)
         .filter(|t| {
             t.bytes()
@@ -85,39 +95,14 @@ pub fn token_from_cookies(cookie_header: &str) -> Option<&str> {
         })
 }
 
-/// The value of cookie `name` in a `Cookie` header.
-pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
-    cookie_header.split(';').find_map(|pair| {
-        let (k, v) = pair.trim().split_once('=')?;
-        (k.trim() == name).then(|| v.trim().trim_matches('"'))
-    })
+/// The `Set-Cookie` value of a new login cookie.
+pub fn login_cookie(token: &str, insecure: bool) -> String {
+    cookie::set(COOKIE, token, TTL_MS / 1000, insecure)
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, Secure unless `insecure`.
-pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, insecure: bool) -> String {
-    set_cookie_at(name, value, "/", max_age_secs, insecure)
-}
-
-/// A `Set-Cookie` value sent back only to requests below `path`.
-pub fn set_cookie_at(
-    name: &str,
-    value: &str,
-    path: &str,
-    max_age_secs: i64,
-    insecure: bool,
-) -> String {
-    let secure = if insecure { "" } else { "; Secure" };
-    format!("{name}={value}; HttpOnly; SameSite=Lax; Path={path}; Max-Age={max_age_secs}{secure}")
-}
-
-/// The `Set-Cookie` value of a new session cookie.
-pub fn session_cookie(token: &str, insecure: bool) -> String {
-    set_cookie(COOKIE, token, TTL_MS / 1000, insecure)
-}
-
-/// A `Set-Cookie` value that removes cookie `name` (set with `Path=/`).
-pub fn clear_cookie(name: &str, insecure: bool) -> String {
-    set_cookie(name, "", 0, insecure)
+/// The `Set-Cookie` value that removes the login cookie.
+pub fn clear_login_cookie(insecure: bool) -> String {
+    cookie::clear(COOKIE, insecure)
 }
 
 #[cfg(test)]
@@ -126,7 +111,7 @@ mod tests {
 
     #[test]
     fn records_expire_and_touch_on_schedule() {
-        let r = SessionRecord::new("usr-1", 0);
+        let r = LoginRecord::new("usr-1", 0);
         assert!(!r.is_expired(TTL_MS - 1));
         assert!(r.is_expired(TTL_MS));
         assert!(!r.needs_touch(TOUCH_EVERY_MS - 1));
@@ -153,21 +138,16 @@ mod tests {
             token_from_cookies(&format!("chatcode_session={}", "a".repeat(200))),
             None
         );
-        assert_eq!(cookie_value("a=1;b=2", "b"), Some("2"));
     }
 
     #[test]
-    fn cookie_attributes() {
+    fn login_cookies_have_the_login_attributes() {
         assert_eq!(
-            session_cookie("t", false),
+            login_cookie("t", false),
             "chatcode_session=t; HttpOnly; SameSite=Lax; Path=/; Max-Age=2592000; Secure"
         );
         assert_eq!(
-            set_cookie_at("n", "v", "/auth/do/callback", 600, false),
-            "n=v; HttpOnly; SameSite=Lax; Path=/auth/do/callback; Max-Age=600; Secure"
-        );
-        assert_eq!(
-            clear_cookie(COOKIE, true),
+            clear_login_cookie(true),
             "chatcode_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"
         );
     }

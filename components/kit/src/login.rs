@@ -1,19 +1,18 @@
-//! Browser sessions and the current user, one mechanism for every component.
-//!
-//! A signed-in browser holds an opaque token in the `chatcode_session` cookie;
-//! key-value keeps `session:<sha256(token)>` → record and a
-//! `persistent_sessions` row keeps the audit trail and lets a user sign out
-//! everywhere. Expired records count as absent and are deleted when read.
+//! Logins: a signed-in browser (never a terminal session). The browser holds an opaque token in
+//! the `chatcode_session` cookie; key-value keeps `session:<sha256(token)>` → record and a
+//! `persistent_sessions` row keeps the audit trail and lets a user sign out everywhere.
+//! Expired records count as absent and are deleted when read. Who is calling, by cookie or API
+//! key, is [`crate::caller`]'s question.
 
 use chatcode_core::{
     ApiError, IdKind,
     ids::new_id,
-    session::{self, SessionRecord},
+    login::{self, LoginRecord},
     time::now_ms,
 };
-use spin_sdk::{http::Request, key_value::Store, sqlite::Value};
+use spin_sdk::{http::Request, sqlite::Value};
 
-use crate::{config, db};
+use crate::{config, db, kv};
 
 const SQL_INSERT: &str = "INSERT INTO persistent_sessions \
     (id, user_id, token_hash, user_agent, ip_address, created_at, expires_at, last_active_at) \
@@ -26,25 +25,13 @@ const SQL_DELETE_OF_USER: &str = "DELETE FROM persistent_sessions WHERE user_id 
 /// Longest user agent kept for the audit trail.
 const MAX_USER_AGENT: usize = 512;
 
-/// The signed-in user of a request.
+/// A live login: its user and the hash of its token (which names it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CurrentUser {
+pub struct Login {
     /// `users.id`.
     pub user_id: String,
-    /// Hash of the session token (identifies this sign-in).
-    pub session_hash: String,
-}
-
-fn store() -> Result<Store, ApiError> {
-    Store::open_default().map_err(|e| {
-        eprintln!("opening the key-value store: {e:?}");
-        ApiError::service_unavailable()
-    })
-}
-
-fn kv_failed(e: impl std::fmt::Debug) -> ApiError {
-    eprintln!("key-value failed: {e:?}");
-    ApiError::service_unavailable()
+    /// SHA-256 of the cookie's token.
+    pub hash: String,
 }
 
 /// Whether cookies go without `Secure` (development only).
@@ -52,12 +39,12 @@ pub fn insecure_cookies() -> bool {
     config::is_development()
 }
 
-/// Starts a session for `user_id`; returns the `Set-Cookie` value.
+/// Starts a login for `user_id`; returns the `Set-Cookie` value.
 pub fn start(user_id: &str, req: &Request) -> Result<String, ApiError> {
-    let token = session::new_token();
-    let hash = session::token_hash(&token);
+    let token = login::new_token();
+    let hash = login::token_hash(&token);
     let now = now_ms();
-    let record = SessionRecord::new(user_id, now);
+    let record = LoginRecord::new(user_id, now);
     let user_agent = req
         .header("user-agent")
         .and_then(|v| v.as_str())
@@ -81,25 +68,25 @@ pub fn start(user_id: &str, req: &Request) -> Result<String, ApiError> {
             Value::Integer(record.last_active_at),
         ],
     )?;
-    store()?
-        .set_json(session::key_for_hash(&hash), &record)
-        .map_err(kv_failed)?;
-    Ok(session::session_cookie(&token, insecure_cookies()))
+    kv::store()?
+        .set_json(login::key_for_hash(&hash), &record)
+        .map_err(kv::failed)?;
+    Ok(login::login_cookie(&token, insecure_cookies()))
 }
 
-/// The signed-in user, if the request carries a live session.
-pub fn current(req: &Request) -> Result<Option<CurrentUser>, ApiError> {
+/// The login of the request's cookie, if it is live.
+pub fn from_cookie(req: &Request) -> Result<Option<Login>, ApiError> {
     let Some(token) = req
         .header("cookie")
         .and_then(|v| v.as_str())
-        .and_then(session::token_from_cookies)
+        .and_then(login::token_from_cookies)
     else {
         return Ok(None);
     };
-    let hash = session::token_hash(token);
-    let key = session::key_for_hash(&hash);
-    let store = store()?;
-    let record: Option<SessionRecord> = store.get_json(&key).map_err(kv_failed)?;
+    let hash = login::token_hash(token);
+    let key = login::key_for_hash(&hash);
+    let store = kv::store()?;
+    let record: Option<LoginRecord> = store.get_json(&key).map_err(kv::failed)?;
     let Some(mut record) = record else {
         return Ok(None);
     };
@@ -110,43 +97,38 @@ pub fn current(req: &Request) -> Result<Option<CurrentUser>, ApiError> {
     }
     if record.needs_touch(now) {
         record.last_active_at = now;
-        store.set_json(&key, &record).map_err(kv_failed)?;
+        store.set_json(&key, &record).map_err(kv::failed)?;
         let conn = db::open()?;
         db::run(&conn, SQL_TOUCH, &[Value::Integer(now), db::t(&hash)])?;
     }
-    Ok(Some(CurrentUser {
+    Ok(Some(Login {
         user_id: record.user_id,
-        session_hash: hash,
+        hash,
     }))
 }
 
-/// The signed-in user, or 401.
-pub fn require(req: &Request) -> Result<CurrentUser, ApiError> {
-    current(req)?.ok_or_else(ApiError::unauthorized)
-}
-
-/// Ends one session.
+/// Ends one login.
 pub fn end(hash: &str) -> Result<(), ApiError> {
-    store()?
-        .delete(&session::key_for_hash(hash))
-        .map_err(kv_failed)?;
+    kv::store()?
+        .delete(&login::key_for_hash(hash))
+        .map_err(kv::failed)?;
     let conn = db::open()?;
     db::run(&conn, SQL_DELETE, &[db::t(hash)])?;
     Ok(())
 }
 
-/// Ends every session of `user_id`; the hashes of those it ended.
+/// Ends every login of `user_id`; the hashes of those it ended.
 pub fn end_all(user_id: &str) -> Result<Vec<String>, ApiError> {
     let conn = db::open()?;
     let rows = db::run(&conn, SQL_HASHES_OF_USER, &[db::t(user_id)])?;
     let hashes: Vec<String> = (0..rows.rows.len())
         .filter_map(|row| db::text(&rows, row, 0))
         .collect();
-    let store = store()?;
+    let store = kv::store()?;
     for hash in &hashes {
         store
-            .delete(&session::key_for_hash(hash))
-            .map_err(kv_failed)?;
+            .delete(&login::key_for_hash(hash))
+            .map_err(kv::failed)?;
     }
     db::run(&conn, SQL_DELETE_OF_USER, &[db::t(user_id)])?;
     Ok(hashes)
@@ -154,7 +136,7 @@ pub fn end_all(user_id: &str) -> Result<Vec<String>, ApiError> {
 
 /// The `Set-Cookie` value that signs the browser out.
 pub fn clear_cookie() -> String {
-    session::clear_cookie(session::COOKIE, insecure_cookies())
+    login::clear_login_cookie(insecure_cookies())
 }
 
 /// The address part of `spin-client-addr` (`ip:port` or `[v6]:port`).
