@@ -12,8 +12,8 @@ use std::{
     time::Duration,
 };
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures::{SinkExt, stream::SplitSink};
+use axum::extract::ws::{CloseFrame, Message};
+use futures::{Sink, SinkExt};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::metrics::Metrics;
@@ -147,13 +147,13 @@ impl Outbox {
     }
 }
 
-/// Starts the writer task for `sink`; it ends when the socket fails, a close is asked for, or
-/// every [`Outbox`] is dropped.
-pub fn spawn_writer(
-    sink: SplitSink<WebSocket, Message>,
-    limits: QueueLimits,
-    metrics: Arc<Metrics>,
-) -> Outbox {
+/// Starts the writer task for `sink` (a socket's sending half, or a hub's link to a browser
+/// on another hub); it ends when the sink fails, a close is asked for, or every [`Outbox`] is
+/// dropped.
+pub fn spawn_writer<S>(sink: S, limits: QueueLimits, metrics: Arc<Metrics>) -> Outbox
+where
+    S: Sink<Message> + Unpin + Send + 'static,
+{
     let (tx, rx) = mpsc::channel(limits.messages);
     let (close_tx, close_rx) = watch::channel(None);
     let level = Arc::new(Level {
@@ -171,13 +171,15 @@ pub fn spawn_writer(
     }
 }
 
-async fn write(
-    mut sink: SplitSink<WebSocket, Message>,
+async fn write<S>(
+    mut sink: S,
     mut rx: mpsc::Receiver<Message>,
     mut close_rx: watch::Receiver<Option<(u16, String)>>,
     level: Arc<Level>,
     metrics: Arc<Metrics>,
-) {
+) where
+    S: Sink<Message> + Unpin,
+{
     let write_timeout = level.limits.write_timeout;
     loop {
         let message = tokio::select! {

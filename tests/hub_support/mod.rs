@@ -126,6 +126,17 @@ fn hub_process(addr: SocketAddr, app_url: &str) -> Process {
     tokio::task::block_in_place(|| Process::start(command)).unwrap()
 }
 
+/// Another `chatcode hub` of the app at `app_url`, on a free port, sharing `redis_url` with
+/// the other hubs (several hubs behind one address).
+pub fn clustered_hub_process(app_url: &str, redis_url: &str) -> Process {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_chatcode"));
+    command
+        .args(["hub", "--listen", "127.0.0.1:0", "--app-url", app_url])
+        .args(["--redis-url", redis_url])
+        .env("HUB_SECRET", HUB_SECRET);
+    tokio::task::block_in_place(|| Process::start(command)).unwrap()
+}
+
 impl World {
     pub async fn new() -> Self {
         Self::with(|_| {}).await
