@@ -283,3 +283,87 @@ async fn when_a_hub_dies_its_gateway_comes_back_on_another_and_browsers_resume_w
     assert_eq!(answer(&mut gateway, |_| None).await["data"], "eQ==");
     assert_eq!(healthz(a).await["owned_gateways"], 1);
 }
+
+/// A counter of `hub`'s `/metrics`.
+async fn metric(hub: SocketAddr, name: &str) -> u64 {
+    let text = reqwest::get(format!("http://{hub}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} is not in {text}"))
+}
+
+/// What a browser read: a hash of every frame's seq and payload, in order.
+fn digest<'a>(frames: impl Iterator<Item = (u64, &'a [u8])>) -> u64 {
+    use std::hash::{DefaultHasher, Hasher};
+    let mut hasher = DefaultHasher::new();
+    for (seq, payload) in frames {
+        hasher.write_u64(seq);
+        hasher.write(payload);
+    }
+    hasher.finish()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_browsers_on_one_hub_get_every_frame_of_another_through_one_copy() {
+    const BROWSERS: usize = 40;
+    const FRAMES: u64 = 200;
+    let redis = RedisServer::start().unwrap();
+    let (world, b) = two_hubs(&redis).await;
+    let a = world.hub_addr;
+    let mut gateway = gateway_on(&world, b.addr).await;
+
+    let mut browsers = Vec::new();
+    for _ in 0..BROWSERS {
+        let mut browser = browser_on(&world, a, Mode::ReadOnly, None).await;
+        answer(&mut gateway, snapshot_for).await;
+        browser.json_of("session.snapshot").await;
+        browsers.push(browser);
+    }
+    let payloads: Vec<Vec<u8>> = (0..FRAMES)
+        .map(|seq| {
+            (0..4096u64)
+                .map(|i| u8::try_from((seq * 31 + i * 7) % 251).unwrap())
+                .collect()
+        })
+        .collect();
+    let expected = digest((0..FRAMES).zip(payloads.iter().map(Vec::as_slice)));
+    let readers: Vec<_> = browsers
+        .into_iter()
+        .map(|mut browser| {
+            tokio::spawn(async move {
+                let mut frames = Vec::new();
+                for _ in 0..FRAMES {
+                    frames.push(browser.frame().await);
+                }
+                digest(
+                    frames
+                        .iter()
+                        .map(|(seq, payload)| (*seq, payload.as_slice())),
+                )
+            })
+        })
+        .collect();
+    for (seq, payload) in (0..FRAMES).zip(&payloads) {
+        gateway.output(SESSION, seq, payload).await;
+    }
+    for reader in readers {
+        assert_eq!(reader.await.unwrap(), expected);
+    }
+
+    // From Redis's side: each frame crossed once for all forty browsers.
+    let records = metric(b.addr, "chatcode_hub_bridge_records_total").await;
+    let deliveries = metric(b.addr, "chatcode_hub_bridge_deliveries_total").await;
+    let publishes = metric(b.addr, "chatcode_hub_bridge_publishes_total").await;
+    assert!(deliveries >= BROWSERS as u64 * FRAMES, "{deliveries}");
+    assert!(
+        records * 10 < deliveries,
+        "{records} records for {deliveries} deliveries"
+    );
+    assert!(publishes <= records, "{publishes} > {records}");
+    b.shutdown().await;
+}

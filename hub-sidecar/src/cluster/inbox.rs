@@ -85,9 +85,15 @@ fn dispatch(hub: &Arc<Hub>, cluster: &Arc<Cluster>, payload: &[u8]) {
             Ok(messages) => remote::input(cluster, from, bridge, messages),
             Err(e) => tracing::warn!("ignoring a browser's messages from another hub: {e}"),
         },
-        Header::ToBridge { bridge } => match wire::records(body) {
-            Ok(messages) => to_bridge(cluster, bridge, messages),
-            Err(e) => tracing::warn!("ignoring a browser's messages from another hub: {e}"),
+        Header::ToBridges => match wire::groups(body) {
+            Ok(groups) => {
+                for (bridges, message) in groups {
+                    for bridge in bridges {
+                        to_bridge(cluster, bridge, message.clone());
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("ignoring browsers' messages from another hub: {e}"),
         },
         Header::Relay {
             from,
@@ -123,34 +129,27 @@ fn dispatch(hub: &Arc<Hub>, cluster: &Arc<Cluster>, payload: &[u8]) {
 
 /// Writes what a gateway's owner sends to a bridged browser; a close ends the bridge, and so
 /// does a browser that no longer keeps up (1013: it resumes).
-fn to_bridge(cluster: &Cluster, bridge: u64, messages: Vec<Message>) {
+fn to_bridge(cluster: &Cluster, bridge: u64, message: Message) {
     let lock = super::lock(&cluster.bridges);
     let Some(entry) = lock.get(&bridge) else {
         return;
     };
     let outbox = entry.outbox.clone();
     drop(lock);
-    for message in messages {
-        if let Message::Close(frame) = message {
-            let (code, reason) = frame.map_or((1000, String::new()), |f| {
-                (f.code, f.reason.as_str().to_owned())
-            });
-            outbox.close(code, &reason);
-            cluster.remove_bridge(bridge);
-            return;
-        }
-        match outbox.push(message) {
-            Ok(()) => {}
-            Err(PushError::Full) => {
-                outbox.close(
-                    crate::outbox::close::TRY_AGAIN_LATER,
-                    "too far behind: reconnect with last_seq",
-                );
-                cluster.remove_bridge(bridge);
-                return;
-            }
-            Err(PushError::Closed) => return,
-        }
+    if let Message::Close(frame) = message {
+        let (code, reason) = frame.map_or((1000, String::new()), |f| {
+            (f.code, f.reason.as_str().to_owned())
+        });
+        outbox.close(code, &reason);
+        cluster.remove_bridge(bridge);
+        return;
+    }
+    if outbox.push(message) == Err(PushError::Full) {
+        outbox.close(
+            crate::outbox::close::TRY_AGAIN_LATER,
+            "too far behind: reconnect with last_seq",
+        );
+        cluster.remove_bridge(bridge);
     }
 }
 

@@ -3,19 +3,21 @@
 //! data path (pub/sub); the hub holding a gateway keeps all of its session logic.
 //!
 //! A browser whose gateway another hub holds is *bridged*: its hub pipes every message to the
-//! owner's inbox channel ([`bridge`]), where it becomes an ordinary subscriber whose queue is
-//! drained into the browser hub's inbox ([`remote`]). Resume, `gap`, snapshots, the writer
+//! owner's inbox channel ([`bridge`]), where it becomes an ordinary subscriber ([`remote`])
+//! whose queue feeds the one queue of its hub ([`fanout`]): a frame fanned out to many such
+//! browsers crosses Redis once, with the list of their bridges. Resume, `gap`, snapshots, the writer
 //! lease, rate limits and revocation are thus the owner's own logic. Relayed commands and
 //! revocations travel the same way ([`inbox`]); claims, liveness and their lapse are in
 //! [`directory`].
 //!
 //! ```text
 //! browser ─ws─▶ hub A ─PUBLISH chatcode:hub:B:inbox─▶ hub B (gateway's owner) ─▶ gateway
-//! browser ◀─ws─ hub A ◀─PUBLISH chatcode:hub:A:inbox─ remote browser's writer on B
+//! browser ◀─ws─ hub A ◀─PUBLISH chatcode:hub:A:inbox─ hub A's publisher on B ◀─ remote browsers' outboxes
 //! ```
 
 pub mod bridge;
 pub mod directory;
+pub mod fanout;
 pub mod inbox;
 pub mod remote;
 pub mod wire;
@@ -73,7 +75,7 @@ pub struct Bridge {
 pub struct Remote {
     /// What its hub forwards, read by its subscriber task.
     pub input: mpsc::Sender<Result<axum::extract::ws::Message, std::convert::Infallible>>,
-    /// The queue whose writer publishes to its hub.
+    /// Its queue, a part of its hub's ([`fanout`]).
     pub outbox: Outbox,
 }
 
@@ -87,6 +89,8 @@ pub struct Cluster {
     lease: Duration,
     bridges: Mutex<HashMap<u64, Bridge>>,
     remotes: Mutex<HashMap<(String, u64), Remote>>,
+    /// What goes to each other hub's browsers, by hub.
+    peer_queues: Mutex<HashMap<String, Arc<fanout::PeerQueue>>>,
     relays: Mutex<HashMap<u64, oneshot::Sender<(u16, Bytes)>>>,
     /// Gateways this hub holds, with the number of its claim.
     owned: Mutex<HashMap<String, u64>>,
@@ -131,6 +135,7 @@ impl Cluster {
             lease,
             bridges: Mutex::new(HashMap::new()),
             remotes: Mutex::new(HashMap::new()),
+            peer_queues: Mutex::new(HashMap::new()),
             relays: Mutex::new(HashMap::new()),
             owned: Mutex::new(HashMap::new()),
             marks: std::array::from_fn(|_| AtomicU64::new(0)),

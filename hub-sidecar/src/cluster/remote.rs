@@ -1,29 +1,21 @@
 //! A browser of another hub, attached here where its gateway is: an ordinary subscriber of
 //! the session, served by the same code as a local socket, whose input comes from its hub's
-//! messages and whose queue's writer publishes, batch by batch, to that hub's inbox.
+//! messages and whose queue feeds the queue of everything going to that hub ([`super::fanout`]).
 
-use std::{
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll, ready},
-};
+use std::sync::Arc;
 
 use axum::extract::ws::Message;
-use bytes::BytesMut;
 use chatcode_core::{
     ticket::{self, AttachTicket},
     time::now_ms,
 };
-use futures::{Sink, channel::mpsc};
+use futures::channel::mpsc;
 
-use super::{
-    Cluster, ClusterError, Remote,
-    wire::{Header, put_record},
-};
+use super::{Cluster, Remote};
 use crate::{
     browser_socket::{self, Terminal},
     hub::Hub,
-    outbox::{close, spawn_writer},
+    outbox::{Outbox, close},
 };
 
 /// Messages of one remote browser waiting to be read, at most; past it the browser is closed
@@ -48,8 +40,8 @@ pub struct Request {
 
 /// Attaches a browser of another hub, or tells that hub why not (a close code).
 pub fn open(hub: &Arc<Hub>, cluster: &Arc<Cluster>, request: Request) {
-    let sink = PublishSink::new(cluster.clone(), request.from.clone(), request.bridge);
-    let outbox = spawn_writer(sink, hub.config.browser_queue, hub.metrics.clone());
+    let queue = cluster.peer_queue(&request.from, &hub.metrics);
+    let outbox = Outbox::shared(queue, request.bridge, hub.config.browser_queue);
     let ticket = match checked(hub, &request) {
         Ok(ticket) => ticket,
         Err((code, reason)) => {
@@ -117,73 +109,5 @@ pub fn input(cluster: &Cluster, from: String, bridge: u64, messages: Vec<Message
             remotes.remove(&key);
             return;
         }
-    }
-}
-
-type Sending = Pin<Box<dyn Future<Output = Result<(), ClusterError>> + Send>>;
-
-/// Publishes what a writer writes to the browser's hub: the batch fed between two flushes
-/// goes as one pub/sub message, in order.
-struct PublishSink {
-    cluster: Arc<Cluster>,
-    to: String,
-    bridge: u64,
-    buffer: BytesMut,
-    sending: Option<Sending>,
-}
-
-impl PublishSink {
-    fn new(cluster: Arc<Cluster>, to: String, bridge: u64) -> Self {
-        Self {
-            cluster,
-            to,
-            bridge,
-            buffer: BytesMut::new(),
-            sending: None,
-        }
-    }
-
-    fn poll_sending(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ClusterError>> {
-        if let Some(sending) = &mut self.sending {
-            let done = ready!(sending.as_mut().poll(cx));
-            self.sending = None;
-            done?;
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl Sink<Message> for PublishSink {
-    type Error = ClusterError;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.get_mut().poll_sending(cx)
-    }
-
-    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Self::Error> {
-        put_record(&mut self.get_mut().buffer, &message);
-        Ok(())
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        let this = self.get_mut();
-        ready!(this.poll_sending(cx))?;
-        if !this.buffer.is_empty() {
-            let body = this.buffer.split().freeze();
-            let cluster = this.cluster.clone();
-            let to = this.to.clone();
-            let header = Header::ToBridge {
-                bridge: this.bridge,
-            };
-            this.sending = Some(Box::pin(
-                async move { cluster.send(&to, &header, &body).await },
-            ));
-            ready!(this.poll_sending(cx))?;
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.poll_flush(cx)
     }
 }

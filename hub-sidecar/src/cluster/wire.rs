@@ -51,11 +51,9 @@ pub enum Header {
         /// The browser's id on its hub.
         bridge: u64,
     },
-    /// To a browser's hub: what its owner sends the browser of bridge `bridge` (records).
-    ToBridge {
-        /// The browser's id on this hub.
-        bridge: u64,
-    },
+    /// To browsers' hub: what their owner sends them (groups: each record once, with the
+    /// bridges it goes to).
+    ToBridges,
     /// To a gateway's owner: relay the command in the body; answer to `from` with `id`.
     Relay {
         /// The hub waiting for the answer.
@@ -140,43 +138,74 @@ pub fn put_record(out: &mut BytesMut, message: &Message) {
     out.extend_from_slice(bytes);
 }
 
+/// Appends a group: `message` as a record, for each of `bridges`.
+pub fn put_group(out: &mut BytesMut, bridges: &[u64], message: &Message) {
+    out.put_u32(u32::try_from(bridges.len()).unwrap_or(u32::MAX));
+    for bridge in bridges {
+        out.put_u64(*bridge);
+    }
+    put_record(out, message);
+}
+
 /// The records of a body, in order.
 pub fn records(mut body: Bytes) -> Result<Vec<Message>, WireError> {
     let mut messages = Vec::new();
     while body.has_remaining() {
-        if body.remaining() < 5 {
-            return Err(WireError::Size);
-        }
-        let kind = body.get_u8();
-        let len = body.get_u32() as usize;
-        if len > body.remaining() {
-            return Err(WireError::Size);
-        }
-        let bytes = body.split_to(len);
-        messages.push(match kind {
-            TEXT => Message::Text(
-                String::from_utf8(bytes.to_vec())
-                    .map_err(|_| WireError::Kind(kind))?
-                    .into(),
-            ),
-            BINARY => Message::Binary(bytes),
-            PING => Message::Ping(bytes),
-            CLOSE => {
-                let mut bytes = bytes;
-                if bytes.remaining() < 2 {
-                    return Err(WireError::Size);
-                }
-                let code = bytes.get_u16();
-                let reason = String::from_utf8_lossy(&bytes).into_owned();
-                Message::Close(Some(CloseFrame {
-                    code,
-                    reason: reason.into(),
-                }))
-            }
-            other => return Err(WireError::Kind(other)),
-        });
+        messages.push(record(&mut body)?);
     }
     Ok(messages)
+}
+
+/// The groups of a body, in order: each record with the bridges it goes to.
+pub fn groups(mut body: Bytes) -> Result<Vec<(Vec<u64>, Message)>, WireError> {
+    let mut groups = Vec::new();
+    while body.has_remaining() {
+        if body.remaining() < 4 {
+            return Err(WireError::Size);
+        }
+        let count = body.get_u32() as usize;
+        if count.saturating_mul(8) > body.remaining() {
+            return Err(WireError::Size);
+        }
+        let bridges = (0..count).map(|_| body.get_u64()).collect();
+        groups.push((bridges, record(&mut body)?));
+    }
+    Ok(groups)
+}
+
+/// Takes one record off the front of `body`.
+fn record(body: &mut Bytes) -> Result<Message, WireError> {
+    if body.remaining() < 5 {
+        return Err(WireError::Size);
+    }
+    let kind = body.get_u8();
+    let len = body.get_u32() as usize;
+    if len > body.remaining() {
+        return Err(WireError::Size);
+    }
+    let bytes = body.split_to(len);
+    Ok(match kind {
+        TEXT => Message::Text(
+            String::from_utf8(bytes.to_vec())
+                .map_err(|_| WireError::Kind(kind))?
+                .into(),
+        ),
+        BINARY => Message::Binary(bytes),
+        PING => Message::Ping(bytes),
+        CLOSE => {
+            let mut bytes = bytes;
+            if bytes.remaining() < 2 {
+                return Err(WireError::Size);
+            }
+            let code = bytes.get_u16();
+            let reason = String::from_utf8_lossy(&bytes).into_owned();
+            Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            }))
+        }
+        other => return Err(WireError::Kind(other)),
+    })
 }
 
 #[cfg(test)]
@@ -185,7 +214,10 @@ mod tests {
 
     #[test]
     fn headers_and_records_survive_the_trip() {
-        let header = Header::ToBridge { bridge: 7 };
+        let header = Header::ToOwner {
+            from: "hub-1".into(),
+            bridge: 7,
+        };
         let mut body = BytesMut::new();
         let frame = vec![1u8, 0, 0xff, 0, 10];
         put_record(&mut body, &Message::Binary(frame.clone().into()));
@@ -207,6 +239,27 @@ mod tests {
             Message::Close(Some(f)) => assert_eq!((f.code, f.reason.as_str()), (1012, "moved")),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn groups_carry_each_record_once_for_several_bridges() {
+        let mut body = BytesMut::new();
+        put_group(&mut body, &[1, 2, 3], &Message::Binary(vec![9u8; 4].into()));
+        put_group(&mut body, &[2], &Message::Text("{}".into()));
+        let groups = groups(body.freeze()).unwrap();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(
+            groups[0],
+            (vec![1, 2, 3], Message::Binary(vec![9u8; 4].into()))
+        );
+        assert_eq!(groups[1], (vec![2], Message::Text("{}".into())));
+        let (header, _) = decode(&encode(&Header::ToBridges, &[])).unwrap();
+        assert_eq!(header, Header::ToBridges);
+        assert!(groups_of(&[0, 0, 0, 9, 0]).is_err());
+    }
+
+    fn groups_of(bytes: &'static [u8]) -> Result<Vec<(Vec<u64>, Message)>, WireError> {
+        groups(Bytes::from_static(bytes))
     }
 
     #[test]
