@@ -181,6 +181,23 @@ pub async fn run(options: Options) -> anyhow::Result<String> {
             keystroke::through_gateway(Target::Hub(a.addr), &session, KEYSTROKE_WARMUP, per_round);
         keys_two.extend(across.await.context("keystrokes across two hubs")?);
     }
+    let bridged = b.hub.metrics.render();
+    let counter = |name: &str| {
+        bridged
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix(name)?
+                    .strip_prefix(' ')?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .unwrap_or_default()
+    };
+    let (publishes, records, deliveries) = (
+        counter("chatcode_hub_bridge_publishes_total"),
+        counter("chatcode_hub_bridge_records_total"),
+        counter("chatcode_hub_bridge_deliveries_total"),
+    );
     drop((solo_gateway, b_gateway));
     for hub in [solo, a, b] {
         hub.shutdown().await;
@@ -237,6 +254,11 @@ pub async fn run(options: Options) -> anyhow::Result<String> {
         ms(keys_one.p99),
         ms(keys_two.p99),
         ms(keys_two.p99) / ms(keys_one.p99)
+    )?;
+    writeln!(
+        report,
+        "\nThrough Redis, hub B sent {publishes} pub/sub messages to hub A's browsers, carrying \
+         {records} messages once each for {deliveries} browser deliveries.",
     )?;
     Ok(report)
 }
