@@ -240,3 +240,43 @@ async fn publish(cluster: Arc<Cluster>, queue: Arc<PeerQueue>, metrics: Arc<Metr
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::{
+        cluster::wire::groups,
+        outbox::{Outbox, QueueLimits},
+    };
+
+    #[test]
+    fn consecutive_pushes_of_one_message_become_one_record() {
+        let queue = Arc::new(PeerQueue::new("hub-a"));
+        let limits = QueueLimits {
+            messages: 8,
+            bytes: 1024,
+            write_timeout: Duration::from_secs(1),
+        };
+        let outboxes: Vec<Outbox> = (1..=3)
+            .map(|id| Outbox::shared(queue.clone(), id, limits))
+            .collect();
+        let frame = Message::Binary(Bytes::from_static(b"frame"));
+        let twin = Message::Binary(Bytes::copy_from_slice(b"frame"));
+        for outbox in &outboxes {
+            outbox.push(frame.clone()).unwrap();
+        }
+        outboxes[0].push(twin.clone()).unwrap();
+        outboxes[2].close(close::NORMAL, "bye");
+        assert_eq!(outboxes[2].push(frame.clone()), Err(PushError::Closed));
+
+        let batch = queue.take().unwrap();
+        assert_eq!((batch.records, batch.deliveries), (3, 5));
+        let sent = groups(batch.body.freeze()).unwrap();
+        assert_eq!(sent[0], (vec![1, 2, 3], frame));
+        assert_eq!(sent[1], (vec![1], twin));
+        assert_eq!(sent[2].0, vec![3]);
+        assert!(queue.take().is_none());
+    }
+}
