@@ -367,3 +367,52 @@ async fn many_browsers_on_one_hub_get_every_frame_of_another_through_one_copy() 
     assert!(publishes <= records, "{publishes} > {records}");
     b.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_hubs_gateway_that_stays_away_is_recorded_offline_by_a_surviving_hub() {
+    let redis = RedisServer::start().unwrap();
+    let url = redis.url();
+    let world = World::with(|config| config.redis_url = Some(url.clone())).await;
+    let b = hub_support::clustered_hub_process(&world.app.url(""), &redis.url());
+    let gateway = gateway_on(&world, b.addr()).await;
+    world
+        .wait_for_vps("connected", |d| d["gateway"]["connected"] == true)
+        .await;
+    // B has written its record of held gateways.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !chatcode_testkit::redis::keys(&redis.url(), "chatcode:hub:")
+        .iter()
+        .any(|key| key.ends_with(":gateways"))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B never recorded its gateways"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // B dies and its gateway stays away: once B's liveness lapses and the grace is over, A
+    // tells the app the gateway is gone.
+    tokio::task::block_in_place(|| b.kill());
+    drop(gateway);
+    let deadline = tokio::time::Instant::now() + 3 * WAIT;
+    loop {
+        let detail = world.vps_detail().await;
+        if detail["gateway"]["connected"] == false {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gateway stayed connected: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while chatcode_testkit::redis::keys(&redis.url(), "chatcode:hub:")
+        .iter()
+        .any(|key| key.ends_with(":gateways"))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "B's record stayed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,15 +1,15 @@
 //! Who holds what, in Redis: a hub claims a gateway when it links (`chatcode:gateway:<id>` →
 //! hub id, with a lease) and tells every hub; it refreshes its claims, its liveness key
 //! (`chatcode:hub:<id>`) and the record of what it holds (`chatcode:hub:<id>:gateways`) while
-//! it lives, so a dead hub's lapse. It also drops the bridges and remote browsers of peers whose
-//! liveness lapsed.
+//! it lives, so a dead hub's lapse (its record last, for [`super::reaper`]). It also drops the
+//! bridges and remote browsers of peers whose liveness lapsed.
 
 use std::{collections::HashMap, sync::Arc};
 
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::{Cluster, ClusterError, gateway_key, hub_key, lock, wire::Header};
+use super::{Cluster, ClusterError, gateway_key, hub_key, lock, reaper::record_key, wire::Header};
 use crate::{hub::Hub, outbox::close};
 
 /// Sets a claim only if it is still this hub's (or lapsed): a hub that missed another's claim
@@ -22,7 +22,7 @@ const REFRESH_CLAIM: &str = "local v = redis.call('GET', KEYS[1]) \
 const CLAIM_COUNTER_MS: u64 = 24 * 3600 * 1000;
 
 impl Cluster {
-    fn lease_ms(&self) -> u64 {
+    pub(super) fn lease_ms(&self) -> u64 {
         u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX)
     }
 
@@ -111,13 +111,14 @@ impl Cluster {
     /// One round of upkeep: liveness, the record of held gateways, claims (a lost one is let
     /// go), and peers (those whose liveness lapsed lose their bridges and remote browsers).
     async fn refresh(&self, hub: &Hub) -> Result<(), ClusterError> {
+        let record_ms = self.record_ms(hub.config.timers.gateway_grace);
         let mut conn = self.conn().await?;
         let held: Vec<String> = {
             let mut owned = lock(&self.owned);
             owned.retain(|id, _| hub.existing(id).is_some_and(|g| g.holds_claim()));
             owned.keys().cloned().collect()
         };
-        let record = format!("{}:gateways", hub_key(&self.id));
+        let record = record_key(&self.id);
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("SET")
@@ -131,10 +132,7 @@ impl Cluster {
             .ignore();
         if !held.is_empty() {
             pipe.cmd("SADD").arg(&record).arg(&held).ignore();
-            pipe.cmd("PEXPIRE")
-                .arg(&record)
-                .arg(self.lease_ms())
-                .ignore();
+            pipe.cmd("PEXPIRE").arg(&record).arg(record_ms).ignore();
         }
         pipe.query_async::<()>(&mut conn).await?;
         for gateway_id in held {
@@ -178,7 +176,8 @@ impl Cluster {
     }
 }
 
-/// Refreshes this hub's claims and liveness until `stop`; while Redis fails, bridges close.
+/// Refreshes this hub's claims and liveness until `stop`, and takes up dead hubs' gateways;
+/// while Redis fails, bridges close.
 pub async fn upkeep(hub: Arc<Hub>, cluster: Arc<Cluster>, mut stop: watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(hub.config.timers.claim_refresh);
     loop {
@@ -189,6 +188,8 @@ pub async fn upkeep(hub: Arc<Hub>, cluster: Arc<Cluster>, mut stop: watch::Recei
         if let Err(e) = cluster.refresh(&hub).await {
             tracing::warn!("cannot refresh this hub's claims in redis: {e}");
             cluster.drop_all("this hub lost its redis");
+        } else if let Err(e) = cluster.reap(&hub).await {
+            tracing::warn!("cannot look for dead hubs in redis: {e}");
         }
     }
     // Going away: let the claims lapse at once, so gateways find another hub's claim fresh.

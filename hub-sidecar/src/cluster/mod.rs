@@ -8,7 +8,7 @@
 //! browsers crosses Redis once, with the list of their bridges. Resume, `gap`, snapshots, the writer
 //! lease, rate limits and revocation are thus the owner's own logic. Relayed commands and
 //! revocations travel the same way ([`inbox`]); claims, liveness and their lapse are in
-//! [`directory`].
+//! [`directory`], and what becomes of a dead hub's gateways in [`reaper`].
 //!
 //! ```text
 //! browser ─ws─▶ hub A ─PUBLISH chatcode:hub:B:inbox─▶ hub B (gateway's owner) ─▶ gateway
@@ -19,6 +19,7 @@ pub mod bridge;
 pub mod directory;
 pub mod fanout;
 pub mod inbox;
+pub mod reaper;
 pub mod remote;
 pub mod wire;
 
