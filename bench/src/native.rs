@@ -44,7 +44,7 @@ pub async fn serve(dir: &Path) -> anyhow::Result<SocketAddr> {
 async fn start(dir: &Path) -> anyhow::Result<SocketAddr> {
     let stores = Arc::new(Stores {
         database: Pool::open(&dir.join("native.db"))?,
-        key_value: Pool::open_key_value(dir)?,
+        key_value: Pool::open_key_value(&dir.join("native_kv.db"))?,
     });
     run_blocking(stores.database.clone(), |c| {
         c.execute_batch(
