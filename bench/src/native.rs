@@ -1,5 +1,6 @@
 //! The baseline: the benchmarked handlers' logic served natively by axum and
-//! rusqlite, with the runtime's SQLite settings (WAL, synchronous=FULL).
+//! rusqlite, with the runtime's SQLite settings (WAL, synchronous=FULL) and, for writes, its
+//! write turns ([`chatcode_runtime::storage::run_write`]).
 
 use std::{net::SocketAddr, path::Path, sync::Arc};
 
@@ -8,7 +9,7 @@ use axum::{
     extract::{Path as UrlPath, State},
     routing::{get, post},
 };
-use chatcode_runtime::storage::{Pool, run_blocking};
+use chatcode_runtime::storage::{Pool, run_blocking, run_write};
 use serde_json::{Value, json};
 
 #[derive(Clone)]
@@ -69,7 +70,7 @@ async fn start(dir: &Path) -> anyhow::Result<SocketAddr> {
 /// Same SQL as the probe's `/probe/bench/:key`: one read, one write.
 async fn bench(State(stores): State<Arc<Stores>>, UrlPath(key): UrlPath<String>) -> Json<Value> {
     let k = key.clone();
-    let previous = run_blocking(stores.database.clone(), move |c| {
+    let previous = run_write(stores.database.clone(), move |c| {
         use rusqlite::OptionalExtension;
         let previous: Option<i64> = c
             .prepare_cached("SELECT n FROM counters WHERE key = ?")?

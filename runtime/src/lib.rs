@@ -27,6 +27,7 @@ pub mod storage;
 pub mod stores;
 pub mod variables;
 pub mod workers;
+pub mod writer;
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 

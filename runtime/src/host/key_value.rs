@@ -11,7 +11,7 @@ use super::{
     bindings::key_value::{self, Error},
 };
 use crate::{
-    storage::{run_blocking, run_read},
+    storage::{run_blocking, run_read, run_write},
     stores::KeyValue,
 };
 
@@ -77,7 +77,7 @@ impl key_value::HostStore for RequestState {
         let (backend, label) = self.key_value_store(&store)?;
         let result = match backend {
             KeyValue::Sqlite(pool) => {
-                run_blocking(pool, move |conn| {
+                run_write(pool, move |conn| {
                     conn.prepare_cached(
                         "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
                          ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
@@ -100,7 +100,7 @@ impl key_value::HostStore for RequestState {
         let (backend, label) = self.key_value_store(&store)?;
         let result = match backend {
             KeyValue::Sqlite(pool) => {
-                run_blocking(pool, move |conn| {
+                run_write(pool, move |conn| {
                     conn.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
                         .execute((label, key))
                         .map(drop)
