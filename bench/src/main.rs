@@ -12,9 +12,11 @@ mod console;
 mod hub;
 mod instantiate;
 mod load;
+mod login;
 mod native;
 mod open_loop;
 mod report_file;
+mod targets;
 
 use std::{fmt::Write as _, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -192,6 +194,10 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
     app_options
         .variables
         .insert("hub_secret".into(), "bench".into());
+    // The development login is one of the measured routes.
+    app_options
+        .variables
+        .insert("environment".into(), "development".into());
     app_options
         .variables
         .insert("public_url".into(), "http://127.0.0.1".into());
@@ -254,6 +260,7 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
         ("1 SQLite read + 1 write", "POST", "/probe/bench/{n}", probe),
     ];
     let mut report = String::new();
+    let mut empty_handler = Vec::new();
     writeln!(report, "{RUNTIME_HEADING}\n")?;
     writeln!(
         report,
@@ -274,27 +281,27 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
                 addr: runtime_addr,
                 method,
                 path: path.into(),
+                body: None,
             };
             let base = Target {
                 addr: native,
                 method,
                 path: path.into(),
+                body: None,
             };
             let (ours, base) = load::compare(&ours, &base, connections, duration).await?;
             writeln!(
                 report,
-                "| {name} | {connections} | {:.0} | {:.0} | {:.2}× | {} / {} | {} / {} | {} |",
-                ours.rps,
-                base.rps,
-                ours.rps / base.rps,
-                us(ours.p50),
-                us(ours.p99),
-                us(base.p50),
-                us(base.p99),
-                overhead(&ours, &base),
+                "| {name} | {connections} | {} |",
+                row_figures(&ours, &base)
             )?;
+            if path == "/probe/ok" {
+                empty_handler.push((connections, ours, base));
+            }
         }
     }
+    let (login_rows, login) = login::rows(app, native, args.connections, duration).await?;
+    report.push_str(&login_rows);
     writeln!(
         report,
         "\nPer-request instantiation of the probe component (fresh `Store` + `instantiate_async`, \
@@ -305,6 +312,7 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
         us(instantiation.p50),
         us(instantiation.p99)
     )?;
+    report.push_str(&targets::runtime(&empty_handler, &login));
     Ok(report)
 }
 
@@ -316,6 +324,21 @@ async fn serve(options: RuntimeOptions) -> anyhow::Result<std::net::SocketAddr> 
     // Served until the process exits.
     std::mem::forget(serving);
     Ok(addr)
+}
+
+/// A row's figures after its endpoint and connections: req/s, ratio, p50 / p99, overhead.
+fn row_figures(ours: &Measured, base: &Measured) -> String {
+    format!(
+        "{:.0} | {:.0} | {:.2}× | {} / {} | {} / {} | {}",
+        ours.rps,
+        base.rps,
+        ours.rps / base.rps,
+        us(ours.p50),
+        us(ours.p99),
+        us(base.p50),
+        us(base.p99),
+        overhead(ours, base),
+    )
 }
 
 fn us(d: Duration) -> String {

@@ -56,11 +56,17 @@ async fn start(dir: &Path) -> anyhow::Result<SocketAddr> {
     })
     .await
     .map_err(anyhow::Error::msg)?;
+    let login_stores = crate::login::open_stores(dir)?;
+    crate::login::migrate(&login_stores.database).await?;
+    let login = Router::new()
+        .route(crate::login::PATH, post(crate::login::native_login))
+        .with_state(Arc::new(login_stores));
     let app = Router::new()
         .route("/probe/ok", get(|| async { "ok" }))
         .route("/probe/bench/{key}", post(bench))
         .route("/healthz", get(healthz))
-        .with_state(stores);
+        .with_state(stores)
+        .merge(login);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
