@@ -128,6 +128,10 @@ enum Child {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // The runtime's logs (its request timings among them) only when asked for.
+    if std::env::var_os("RUST_LOG").is_some() {
+        chatcode_runtime::cli::init_logging();
+    }
     match args.child {
         Some(Child::IdleProbe { kind, sockets }) => return hub::idle_probe(kind, sockets).await,
         Some(Child::ServeUnderTest { kind }) => return hub::serve_under_test(kind).await,

@@ -25,6 +25,7 @@ pub mod server;
 pub mod spare;
 pub mod storage;
 pub mod stores;
+pub mod timing;
 pub mod variables;
 pub mod workers;
 pub mod writer;

@@ -27,6 +27,7 @@ use crate::{
     engine::EPOCH_TICK,
     guest_body::{self, Guest, GuestBody},
     host::RequestState,
+    timing::Timeline,
 };
 
 /// Boxed error carried by response bodies.
@@ -83,7 +84,7 @@ impl Server {
         let started = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let (component, response) = self.dispatch(req, client).await;
+        let (component, response) = self.dispatch(req, client, started).await;
         tracing::info!(
             target: "request",
             %method,
@@ -99,6 +100,7 @@ impl Server {
         self: &Arc<Self>,
         req: Request<Incoming>,
         client: SocketAddr,
+        arrived: Instant,
     ) -> (Option<String>, Response<Body>) {
         let path = req.uri().path();
         if path == "/.well-known/spin/health" {
@@ -115,7 +117,7 @@ impl Server {
             return (None, empty(StatusCode::NOT_FOUND));
         };
         let component = route.component.clone();
-        let response = self.run(req, client, route).await;
+        let response = self.run(req, client, route, arrived).await;
         (Some(component), response)
     }
 
@@ -124,6 +126,7 @@ impl Server {
         req: Request<Incoming>,
         client: SocketAddr,
         route: crate::router::RouteMatch,
+        arrived: Instant,
     ) -> Response<Body> {
         let Some(loaded) = self.app.components.get(&route.component) else {
             return text(StatusCode::INTERNAL_SERVER_ERROR, "component not loaded");
@@ -144,6 +147,8 @@ impl Server {
             );
         };
 
+        // Only when the log asks for timings; then with the path they are logged under.
+        let timeline = Timeline::start(arrived).map(|t| (t, req.uri().path().to_owned()));
         let (mut parts, body) = req.into_parts();
         let body = match Limited::new(body, self.limits.max_body_bytes)
             .collect()
@@ -182,11 +187,15 @@ impl Server {
         );
 
         // A spare instance was made after an earlier request; otherwise make one now.
+        let making = timeline.as_ref().map(|_| Instant::now());
         let (mut store, proxy) = match loaded.spare.take() {
             Some(ready) => (ready.store, Some(ready.proxy)),
             None => (loaded.new_store(&self.engine, &self.app.stores), None),
         };
         arm_deadline(&mut store, self.limits.request_timeout);
+        if let Some((timeline, _)) = &timeline {
+            store.data_mut().set_timeline(timeline.clone());
+        }
 
         let (sender, receiver) = oneshot::channel();
         let prepared = store
@@ -204,18 +213,25 @@ impl Server {
         let server = Arc::clone(self);
         let pre = loaded.pre.clone();
         let component = route.component.clone();
+        let guest_timeline = timeline.clone();
         let mut guest: Guest = Box::pin(async move {
             let handled = async {
-                let proxy = match proxy {
-                    Some(proxy) => proxy,
-                    None => pre.instantiate_async(&mut store).await?,
+                let (proxy, made) = match proxy {
+                    Some(proxy) => (proxy, false),
+                    None => (pre.instantiate_async(&mut store).await?, true),
                 };
+                if let Some((timeline, _)) = &guest_timeline {
+                    timeline.instance_ready(making.filter(|_| made));
+                }
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)
                     .await
             }
             .await;
+            if let Some((timeline, path)) = &guest_timeline {
+                timeline.guest_returned(&route.component, path);
+            }
             // Freeing the instance resets its memory, and the next request's instance can
             // be made while the connection is idle: the response waits for neither.
             tokio::spawn(async move {
@@ -242,6 +258,9 @@ impl Server {
                 return text(StatusCode::INTERNAL_SERVER_ERROR, "request timed out");
             }
         };
+        if let Some((timeline, path)) = &timeline {
+            timeline.answered(&component, path);
+        }
         match answer {
             Some(Ok(response)) => {
                 let (parts, body) = response.into_parts();

@@ -563,6 +563,48 @@ fn logs_each_request() {
 }
 
 #[test]
+fn times_requests_only_when_the_log_asks() {
+    let probe = Probe::new();
+    let quiet = probe.start(&[]);
+    client()
+        .get(quiet.url("/probe/var/greeting"))
+        .send()
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    assert!(
+        !quiet.output().contains("request timings"),
+        "timed without being asked"
+    );
+    drop(quiet);
+
+    let mut command = probe.command(&["--variable", "secret_thing=s3cret"]);
+    command.env("RUST_LOG", "info,chatcode_runtime::timing=debug");
+    let timed = Process::start(command).unwrap();
+    let create = serde_json::json!({ "sql": "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, n INTEGER NOT NULL)" });
+    client()
+        .post(timed.url("/probe/sql"))
+        .json(&create)
+        .send()
+        .unwrap();
+    client().post(timed.url("/probe/bench/k")).send().unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let output = timed.output();
+    let line = output
+        .lines()
+        .find(|l| l.contains("request timings") && l.contains("path=\"/probe/bench/k\""))
+        .unwrap_or_else(|| panic!("no timings for /probe/bench/k in:\n{output}"));
+    for field in [
+        "total_us=",
+        "guest_us=",
+        "guest_own_us=",
+        "sqlite_calls=2",
+        "outbound_calls=0",
+    ] {
+        assert!(line.contains(field), "{field} missing from {line}");
+    }
+}
+
+#[test]
 fn a_missing_required_variable_stops_start_up() {
     let probe = Probe::new();
     let (code, output) = Process::run_to_failure(probe.command(&[])).unwrap();

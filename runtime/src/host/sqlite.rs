@@ -21,6 +21,7 @@ use crate::{
     libsql::{Libsql, Stream},
     storage::{Pool, Pooled},
     stores::Database,
+    timing::HostCall,
     writer::{Owner, Writer},
 };
 
@@ -192,6 +193,7 @@ impl sqlite::HostConnection for RequestState {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
+        let since = self.call_began();
         let result = match self.table.get(&connection)?.clone() {
             ConnectionHandle::Local(handle) => match handle.read_inline(&statement, &parameters) {
                 Some(read) => read,
@@ -205,6 +207,7 @@ impl sqlite::HostConnection for RequestState {
                     .map_err(Error::Io)
             }
         };
+        self.call_ended(HostCall::Sqlite, since);
         Ok(result)
     }
 
