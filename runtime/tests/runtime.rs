@@ -363,10 +363,18 @@ fn outbound_connections_are_kept_alive() {
     let probe = Probe::new();
     let upstream_var = format!("upstream=127.0.0.1:{port}");
     let app = probe.start(&["--variable", &upstream_var]);
+    let url = format!("http://127.0.0.1:{port}/hello");
+    // One client connection: its requests are served on one request thread, whose pool
+    // keeps the upstream connection.
+    let one_client = client();
     for _ in 0..3 {
-        let (status, body) = outbound(&app, &format!("http://127.0.0.1:{port}/hello"));
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["body"], "ok");
+        let r = one_client
+            .get(app.url("/probe/outbound"))
+            .query(&[("url", url.as_str())])
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(r.json::<Value>().unwrap()["body"], "ok");
         // Let the finished connection go back to the pool before the next request.
         thread::sleep(Duration::from_millis(50));
     }
@@ -375,6 +383,20 @@ fn outbound_connections_are_kept_alive() {
         connections.load(Ordering::SeqCst),
         1,
         "three requests from three instances share one connection"
+    );
+    // New client connections land on every request thread; each thread keeps its own
+    // upstream connection, so there are never more than there are threads.
+    for _ in 0..8 {
+        let (status, body) = outbound(&app, &url);
+        assert_eq!(status, 200, "{body}");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let threads = thread::available_parallelism().map_or(1, usize::from);
+    assert_eq!(requests.load(Ordering::SeqCst), 11);
+    assert!(
+        connections.load(Ordering::SeqCst) <= threads.min(8),
+        "{} upstream connections for {threads} request threads",
+        connections.load(Ordering::SeqCst)
     );
 }
 
