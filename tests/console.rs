@@ -88,39 +88,10 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
     let browser = &chrome.client;
 
     // Sign in through the development form.
-    browser.goto(&app.url("/")).await.unwrap();
-    chrome
-        .wait_until("the sign-in page", &page_ready("signin"), STEP)
-        .await
-        .unwrap();
-    chrome.screenshot("sign-in").await.unwrap();
-    browser
-        .find(Locator::Css("#dev-login input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys("alice")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#dev-login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    chrome
-        .wait_until("the dashboard", &page_ready("dashboard"), STEP)
-        .await
-        .unwrap();
+    sign_in(&chrome, &app, "alice").await;
 
     // Connect DigitalOcean: through the fake's OAuth and back to the dashboard.
-    browser
-        .find(Locator::Css("#connect-digitalocean"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "#connect-digitalocean").await;
     chrome
         .wait_until(
             "DigitalOcean connected",
@@ -245,13 +216,7 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
     let terminal_path = terminal_path.as_str().unwrap().to_owned();
 
     // The terminal: type, read the echo back from xterm's buffer.
-    browser
-        .find(Locator::Css("[data-session-id] a.open-terminal"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "[data-session-id] a.open-terminal").await;
     let input_enabled = "return !!window.chatcode && window.chatcode.wire.state === 'open' && \
         document.querySelector('#terminal').dataset.input === 'enabled'";
     chrome
@@ -346,26 +311,50 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
     assert_eq!(count(&lines(&chrome).await, "$ echo nope"), 0);
     chrome.screenshot("terminal-read-only").await.unwrap();
 
+    // On a 360 px phone: the dashboard fits, and the terminal has its row of special keys.
+    browser.set_window_size(360, 740).await.unwrap();
+    browser.goto(&app.url("/dashboard")).await.unwrap();
+    chrome
+        .wait_until("the dashboard on a phone", &page_ready("dashboard"), STEP)
+        .await
+        .unwrap();
+    assert_eq!(
+        chrome
+            .eval(
+                "return document.documentElement.scrollWidth <= window.innerWidth",
+                Vec::new()
+            )
+            .await
+            .unwrap(),
+        Value::Bool(true),
+        "nothing overflows sideways"
+    );
+    chrome.screenshot("dashboard-phone").await.unwrap();
+    browser.goto(&app.url(&terminal_path)).await.unwrap();
+    chrome
+        .wait_until("the terminal on a phone", input_enabled, STEP)
+        .await
+        .unwrap();
+    chrome
+        .wait_until(
+            "the key bar shown",
+            "const bar = document.querySelector('.keybar'); \
+             return !!bar && getComputedStyle(bar).display !== 'none' && bar.offsetHeight > 0",
+            STEP,
+        )
+        .await
+        .unwrap();
+    chrome.screenshot("terminal-phone").await.unwrap();
+    browser.set_window_size(1280, 800).await.unwrap();
+
     // The account page: a new API key is shown once, then listed by its prefix only.
     browser.goto(&app.url("/dashboard/account")).await.unwrap();
     chrome
         .wait_until("the account page", &page_ready("account"), STEP)
         .await
         .unwrap();
-    browser
-        .find(Locator::Css("#new-api-key input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("laptop")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#new-api-key button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(browser, "#new-api-key input[name=name]", "laptop").await;
+    click(browser, "#new-api-key button[type=submit]").await;
     let key = chrome
         .wait_until("the new key shown", &text_of("#new-key-value"), STEP)
         .await
@@ -385,29 +374,7 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
 
     // Another user sees "not found" for alice's VPS.
     browser.delete_all_cookies().await.unwrap();
-    browser.goto(&app.url("/")).await.unwrap();
-    chrome
-        .wait_until("the sign-in page", &page_ready("signin"), STEP)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#dev-login input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys("mallory")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("#dev-login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    chrome
-        .wait_until("mallory's dashboard", &page_ready("dashboard"), STEP)
-        .await
-        .unwrap();
+    sign_in(&chrome, &app, "mallory").await;
     browser
         .goto(&app.url(&format!("/dashboard/vps/{vps_id}")))
         .await
@@ -426,6 +393,45 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
     sim.stop().await;
 }
 
+/// Signs `username` in through the sign-in page's development form (a screenshot of the page
+/// is kept), and waits for the dashboard.
+async fn sign_in(chrome: &Chrome, app: &Process, username: &str) {
+    chrome.client.goto(&app.url("/")).await.unwrap();
+    chrome
+        .wait_until("the sign-in page", &page_ready("signin"), STEP)
+        .await
+        .unwrap();
+    chrome.screenshot("sign-in").await.unwrap();
+    fill(&chrome.client, "#dev-login input[name=username]", username).await;
+    click(&chrome.client, "#dev-login button[type=submit]").await;
+    chrome
+        .wait_until("the dashboard", &page_ready("dashboard"), STEP)
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the element `selector` names.
+async fn fill(browser: &fantoccini::Client, selector: &str, text: &str) {
+    browser
+        .find(Locator::Css(selector))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Clicks the element `selector` names.
+async fn click(browser: &fantoccini::Client, selector: &str) {
+    browser
+        .find(Locator::Css(selector))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Waits until the terminal shows a line that is exactly `line`.
 async fn wait_for_line(chrome: &Chrome, line: &str) {
     let script = format!("{TERMINAL_LINES} return lines().includes({line:?});");
@@ -439,3 +445,105 @@ async fn wait_for_line(chrome: &Chrome, line: &str) {
 const TERMINAL_LINES: &str = "function lines() { const b = window.chatcode.terminal.buffer.active; \
     const out = []; for (let i = 0; i < b.length; i++) { out.push(b.getLine(i).translateToString(true)); } \
     return out; }";
+
+/// The billing page against the Stripe fake (Stripe.js is not loaded outside production): a card
+/// is added (the fake completes the SetupIntent the page shows), credits are bought, and the
+/// balance and activity show them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_billing_page_saves_a_card_and_buys_credits() {
+    use chatcode_fakes::stripe::{self, DEFAULT_SECRET_KEY, StripeConfig, TestCard};
+
+    ensure_components_built();
+    let (stripe_server, stripe) = stripe::spawn(StripeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = chatcode_testkit::chatcode_up(
+        env!("CARGO_BIN_EXE_chatcode"),
+        &dir.path().join("data"),
+        "development",
+    );
+    command
+        .env("SPIN_VARIABLE_STRIPE_API_BASE", stripe_server.url())
+        .env("SPIN_VARIABLE_STRIPE_SECRET_KEY", DEFAULT_SECRET_KEY)
+        .env("SPIN_VARIABLE_STRIPE_WEBHOOK_SECRET", "whsec_consoletest")
+        .env("SPIN_VARIABLE_STRIPE_PUBLISHABLE_KEY", "pk_test_console");
+    let app = block_in_place(|| Process::start(command)).unwrap();
+    stripe.set_webhook_endpoint(&app.url("/webhooks/stripe"), "whsec_consoletest");
+    let chrome = Chrome::start(1280, 1000).await.unwrap();
+    let browser = &chrome.client;
+
+    sign_in(&chrome, &app, "alice").await;
+    click(browser, "#nav-billing").await;
+    chrome
+        .wait_until("the billing page", &page_ready("billing"), STEP)
+        .await
+        .unwrap();
+    // Figures are in the browser's locale: compare their digits.
+    let digits = |selector: &str| {
+        format!("return document.querySelector({selector:?}).textContent.replace(/[^0-9]/g, '')")
+    };
+    assert_eq!(
+        chrome
+            .eval(&digits("#balance-total"), Vec::new())
+            .await
+            .unwrap(),
+        Value::from("100000")
+    );
+    let loaded: Value = chrome
+        .eval(
+            "return !!document.querySelector('script[src*=\"js.stripe.com\"]')",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(loaded, Value::from(false), "no Stripe.js in development");
+
+    // Add a card: the page shows the SetupIntent; the fake plays Stripe.js.
+    click(browser, "#add-card").await;
+    chrome
+        .wait_until(
+            "the SetupIntent",
+            "return document.querySelector('#setup-intent') !== null",
+            STEP,
+        )
+        .await
+        .unwrap();
+    let seti = chrome
+        .eval(
+            "return document.querySelector('#setup-intent').dataset.setupIntentId",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    stripe
+        .complete_setup_intent(seti.as_str().unwrap(), TestCard::Visa)
+        .unwrap();
+    chrome
+        .wait_until(
+            "the saved card",
+            "return document.querySelectorAll('[data-payment-method-id]').length === 1",
+            STEP,
+        )
+        .await
+        .unwrap();
+
+    // Buy the smallest package: the balance and the activity show it.
+    click(browser, "button[data-package-id]").await;
+    chrome
+        .wait_until(
+            "the new balance",
+            &format!("{} === '600000'", digits("#balance-total")),
+            STEP,
+        )
+        .await
+        .unwrap();
+    chrome
+        .wait_until(
+            "the purchase in the activity",
+            "return document.querySelector('[data-entry-kind=\"purchase\"]') !== null",
+            STEP,
+        )
+        .await
+        .unwrap();
+    chrome.screenshot("billing").await.unwrap();
+    chrome.close().await;
+}

@@ -53,7 +53,7 @@ fn up_builds_migrates_and_serves_health() {
         .json()
         .unwrap();
     assert_eq!(health["app"], "chatcode");
-    assert_eq!(health["schema_version"], 2, "{health}");
+    assert_eq!(health["schema_version"], 3, "{health}");
     assert_eq!(health["environment"], "development", "{health}");
     assert_eq!(health["sqlite"], "ok");
     assert_eq!(health["key_value"], "ok");
@@ -63,7 +63,7 @@ fn up_builds_migrates_and_serves_health() {
     let (status, body) = migrate(&app, Some(&secret));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["applied"], serde_json::json!([]));
-    assert_eq!(body["schema_version"], 2);
+    assert_eq!(body["schema_version"], 3);
 
     // The data folder is a Spin state directory.
     assert!(data.join("sqlite_db.db").is_file());
@@ -147,7 +147,7 @@ fn migrations_and_secrets_survive_a_restart() {
         .unwrap()
         .json()
         .unwrap();
-    assert_eq!(health["schema_version"], 2);
+    assert_eq!(health["schema_version"], 3);
 }
 
 #[test]

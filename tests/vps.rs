@@ -10,7 +10,8 @@ use chatcode_fakes::{
     digitalocean::{self, DoAccount, DoConfig, DoEndpoint, DoHandle, Droplet, DropletStatus},
 };
 use chatcode_testkit::{
-    Browser, Process, TEST_GATEWAY_SHA256, client, ensure_components_built, gateway_env,
+    Browser, Process, TEST_GATEWAY_DOWNLOAD_URL, TEST_GATEWAY_SHA256, client,
+    ensure_components_built, gateway_env,
 };
 use serde_json::{Value, json};
 
@@ -38,6 +39,12 @@ struct Created {
 
 impl Setup {
     fn new() -> Self {
+        Self::with_variables(&[])
+    }
+
+    /// A setup whose app gets these `SPIN_VARIABLE_*` environment variables on top of the
+    /// usual ones (an empty value unsets one).
+    fn with_variables(variables: &[(&str, &str)]) -> Self {
         ensure_components_built();
         let accounts = vec![
             DoAccount::default(),
@@ -55,6 +62,7 @@ impl Setup {
             "SPIN_VARIABLE_DO_API_TIMEOUT_SECONDS",
             DO_TIMEOUT_SECONDS.to_string(),
         );
+        command.envs(variables.iter().copied());
         let app = Process::start(command).unwrap();
         Self {
             accounts,
@@ -212,7 +220,9 @@ fn a_new_vps_gets_credentials_in_cloud_init_and_turns_active_on_hello() {
         user_data.contains(&format!("echo '{TEST_GATEWAY_SHA256}  ")),
         "{user_data}"
     );
-    assert!(user_data.contains("/releases/download/v0.1.0/chatcode-gateway-linux-amd64"));
+    // The binary's URL is gateway_download_url with {version} replaced.
+    let download_url = TEST_GATEWAY_DOWNLOAD_URL.replace("{version}", "v0.1.0");
+    assert!(user_data.contains(&download_url), "{user_data}");
     let env = &created.env;
     assert_eq!(env["GATEWAY_CP_URL"], "wss://hub.chatcode.test/gw/connect");
     assert_eq!(env["GATEWAY_VERSION"], "v0.1.0");
@@ -463,6 +473,56 @@ fn the_create_form_offers_digitaloceans_regions_and_sizes_cached_for_an_hour() {
     assert_eq!(setup.fake.traffic().calls(DoEndpoint::ListRegions), 1);
     assert_eq!(setup.fake.traffic().calls(DoEndpoint::ListSizes), 1);
     assert_eq!(alice.send("POST", "/vps/options", None).0, 405);
+}
+
+#[test]
+fn creating_a_vps_needs_the_gateway_release_and_answers_503_naming_what_is_missing() {
+    let create = json!({"region": "ams3", "size": "s-1vcpu-1gb"});
+    // Where the gateway binary is has no default: the stock release cannot dial this hub.
+    for (unset, named) in [
+        (
+            &["SPIN_VARIABLE_GATEWAY_DOWNLOAD_URL"][..],
+            "variable gateway_download_url is not set",
+        ),
+        (
+            &["SPIN_VARIABLE_GATEWAY_SHA256"][..],
+            "variable gateway_sha256 is not set",
+        ),
+        (
+            &[
+                "SPIN_VARIABLE_GATEWAY_DOWNLOAD_URL",
+                "SPIN_VARIABLE_GATEWAY_SHA256",
+            ][..],
+            "variables gateway_download_url, gateway_sha256 are not set",
+        ),
+    ] {
+        let variables: Vec<(&str, &str)> = unset.iter().map(|name| (*name, "")).collect();
+        let setup = Setup::with_variables(&variables);
+        let (mut browser, _) = setup.user("gina", 0);
+        let (status, error) = browser.send("POST", "/vps", Some(create.clone()));
+        assert_eq!(status, 503, "{error}");
+        assert_eq!(error["error"]["code"], "service_unavailable");
+        assert_eq!(
+            error["error"]["message"],
+            format!("VPS provisioning is not configured: {named}")
+        );
+        // Refused before DigitalOcean is asked for anything.
+        assert_eq!(setup.fake.traffic().calls(DoEndpoint::CreateDroplet), 0);
+        assert_eq!(setup.fake.traffic().calls(DoEndpoint::ListDroplets), 0);
+    }
+
+    // A download URL that is not http(s) is named too.
+    let setup = Setup::with_variables(&[(
+        "SPIN_VARIABLE_GATEWAY_DOWNLOAD_URL",
+        "ftp://downloads.chatcode.test/gateway",
+    )]);
+    let (mut browser, _) = setup.user("gina", 0);
+    let (status, error) = browser.send("POST", "/vps", Some(create));
+    assert_eq!(status, 503, "{error}");
+    assert_eq!(
+        error["error"]["message"],
+        "VPS provisioning is not configured: gateway_download_url must be an http(s) URL"
+    );
 }
 
 #[test]

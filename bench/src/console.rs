@@ -8,7 +8,6 @@ use std::{fmt::Write as _, time::Duration};
 use anyhow::Context;
 use chatcode_core::protocol::frame;
 use chatcode_testkit::Chrome;
-use fantoccini::cookies::Cookie;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -129,13 +128,12 @@ async fn measure(
         .client
         .goto(&format!("http://{}/healthz", stack.app))
         .await?;
-    let (name, value) = stack
-        .cookie
-        .split_once('=')
-        .context("the session cookie is name=value")?;
+    // WebDriver will not set a cookie for an IP address; the page of the origin can.
     chrome
-        .client
-        .add_cookie(Cookie::new(name.to_owned(), value.to_owned()))
+        .eval(
+            "document.cookie = arguments[0] + '; path=/'; return document.cookie",
+            vec![json!(stack.cookie)],
+        )
         .await?;
     chrome.client.goto(&page).await?;
     chrome

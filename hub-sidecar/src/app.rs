@@ -127,6 +127,24 @@ impl AppClient {
         }
     }
 
+    /// `POST /internal/billing/sweep`: the budget guard powers off the VPSes of users out of
+    /// credits for longer than their grace.
+    pub async fn billing_sweep(&self) -> Result<serde_json::Value, AppError> {
+        let response = self
+            .post("/internal/billing/sweep")
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .map_err(|e| AppError::Unreachable(e.to_string()))?;
+        match response.status().as_u16() {
+            200 => response
+                .json()
+                .await
+                .map_err(|e| AppError::Unreachable(e.to_string())),
+            status => Err(AppError::Status(status)),
+        }
+    }
+
     /// Forgets a cached authentication (the gateway's VPS may be gone).
     pub fn forget(&self, gateway_id: &str) {
         self.lock().remove(gateway_id);

@@ -28,7 +28,7 @@ pub struct Timers {
     pub browser_idle: Duration,
     /// How often idle browsers and stale relay entries are swept.
     pub idle_sweep: Duration,
-    /// How often the app's `/internal/sweep` is called.
+    /// How often the app's `/internal/sweep` and `/internal/billing/sweep` are called.
     pub app_sweep: Duration,
     /// How often the hub pings browsers (their pongs count as activity).
     pub browser_ping: Duration,

@@ -1,5 +1,6 @@
 //! The hub's periodic work: closing idle browsers and forgetting stale relay answers, and
-//! calling the app's sweep (provisioning timeouts, disconnected sessions).
+//! calling the app's sweeps (provisioning timeouts, disconnected sessions; the budget guard's
+//! power-offs).
 
 use std::sync::Arc;
 
@@ -47,6 +48,10 @@ async fn app_sweep(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
         match hub.app.sweep().await {
             Ok(outcome) => tracing::debug!(%outcome, "app sweep"),
             Err(e) => tracing::warn!("app sweep failed: {e}"),
+        }
+        match hub.app.billing_sweep().await {
+            Ok(outcome) => tracing::debug!(%outcome, "billing sweep"),
+            Err(e) => tracing::warn!("billing sweep failed: {e}"),
         }
     }
 }

@@ -34,8 +34,24 @@ fn components_import_only_what_the_world_allows() {
         );
     }
     let release = workspace_root().join("target/wasm32-wasip2/release");
-    for name in ["platform", "probe"] {
-        let found = imports(&release.join(format!("{name}.wasm")));
+    // Every component of the app, as spin.toml names its source, and the probe fixture.
+    let manifest: toml::Table = std::fs::read_to_string(workspace_root().join("spin.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut sources: Vec<(String, std::path::PathBuf)> = manifest["component"]
+        .as_table()
+        .unwrap()
+        .iter()
+        .map(|(id, component)| {
+            let source = component["source"].as_str().unwrap();
+            (id.clone(), workspace_root().join(source))
+        })
+        .collect();
+    assert!(sources.len() >= 6, "spin.toml lists its components");
+    sources.push(("probe".into(), release.join("probe.wasm")));
+    for (name, path) in sources {
+        let found = imports(&path);
         assert!(!found.is_empty(), "{name} imports nothing?");
         for import in &found {
             let wasi_02 = import.starts_with("wasi:") && import.contains("@0.2.");

@@ -136,14 +136,24 @@ pub fn chatcode_up_with(
 pub const TEST_GATEWAY_SHA256: &str =
     "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
+/// Where tests say the gateway binary is (`{version}` becomes `gateway_version`). Nothing
+/// downloads it: cloud-init runs on no droplet of the fake.
+pub const TEST_GATEWAY_DOWNLOAD_URL: &str =
+    "https://downloads.chatcode.test/gateway/{version}/chatcode-gateway-linux-amd64";
+
 /// Points a [`chatcode_up`] command at the DigitalOcean fake served at `url` (OAuth and API),
-/// with the fake's client credentials and [`TEST_GATEWAY_SHA256`].
+/// with the fake's client credentials, [`TEST_GATEWAY_DOWNLOAD_URL`] and
+/// [`TEST_GATEWAY_SHA256`], so VPSes can be created.
 pub fn use_digitalocean_fake<'c>(command: &'c mut Command, url: &str) -> &'c mut Command {
     command
         .env("SPIN_VARIABLE_DO_CLIENT_ID", "fake-do-client-id")
         .env("SPIN_VARIABLE_DO_CLIENT_SECRET", "fake-do-client-secret")
         .env("SPIN_VARIABLE_DO_OAUTH_BASE", url)
         .env("SPIN_VARIABLE_DO_API_BASE", url)
+        .env(
+            "SPIN_VARIABLE_GATEWAY_DOWNLOAD_URL",
+            TEST_GATEWAY_DOWNLOAD_URL,
+        )
         .env("SPIN_VARIABLE_GATEWAY_SHA256", TEST_GATEWAY_SHA256)
 }
 

@@ -2,13 +2,14 @@
 
 import { networkDown, networkUp } from './banners';
 
-/** A non-2xx answer: `{"error": {"code", "message", "fields"?}}`. */
+/** A non-2xx answer: `{"error": {"code", "message", "fields"?, …}}`; `details` is the whole `error` object. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly fields: Record<string, string> = {},
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -52,6 +53,7 @@ export async function api<T>(method: string, path: string, options: CallOptions 
     typeof error?.code === 'string' ? error.code : `http_${response.status}`,
     typeof error?.message === 'string' ? error.message : `${response.status} ${response.statusText}`.trim(),
     error?.fields && typeof error.fields === 'object' ? (error.fields as Record<string, string>) : {},
+    error && typeof error === 'object' ? (error as Record<string, unknown>) : {},
   );
   if (response.status === 401 && !options.allow401) {
     // Signed out: back to sign-in. The caller never hears back, so no error flashes meanwhile.

@@ -1,4 +1,4 @@
-// The top bar of signed-in pages: the username, Dashboard, Sign out.
+// The top bar of signed-in pages: the username, Dashboard, Billing, Account, Sign out.
 
 import { api, messageOf } from './api';
 import { showError } from './banners';
@@ -44,6 +44,7 @@ export function showNav(show: boolean): void {
   nav.append(
     h('a', { href: '/dashboard', class: 'brand' }, 'chatcode'),
     h('a', { href: '/dashboard', class: 'nav-link' }, 'Dashboard'),
+    h('a', { href: '/dashboard/billing', class: 'nav-link', id: 'nav-billing' }, 'Billing'),
     h('a', { href: '/dashboard/account', class: 'nav-link', id: 'nav-account' }, 'Account'),
     h('span', { class: 'nav-spacer' }),
     name,

@@ -4,12 +4,13 @@ import { setRetry, clearError } from './banners';
 import type { Config } from './config';
 import { showNav } from './nav';
 import { accountPage } from './pages/account';
+import { billingPage } from './pages/billing';
 import { dashboardPage } from './pages/dashboard';
 import { notFoundPage } from './pages/notfound';
 import { signInPage } from './pages/signin';
 import { vpsPage } from './pages/vps';
 
-export type PageName = 'signin' | 'dashboard' | 'account' | 'vps' | 'terminal' | 'notfound';
+export type PageName = 'signin' | 'dashboard' | 'account' | 'billing' | 'vps' | 'terminal' | 'notfound';
 
 export interface PageContext {
   config: Config;
@@ -45,7 +46,7 @@ const routes: Route[] = [
     load: async () => (await import('./pages/terminal')).terminalPage,
   },
   { name: 'account', path: /^\/dashboard\/account\/?$/, nav: true, load: async () => accountPage },
-  // /dashboard/billing will slot in here.
+  { name: 'billing', path: /^\/dashboard\/billing\/?$/, nav: true, load: async () => billingPage },
 ];
 
 const notFound: Route = { name: 'notfound', path: /.*/, nav: true, load: async () => notFoundPage };

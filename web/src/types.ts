@@ -91,3 +91,70 @@ export interface ApiKeySummary {
 export interface NewApiKey extends ApiKeySummary {
   key: string;
 }
+
+/** `GET /api/billing/balance`. */
+export interface Balance {
+  signup_credits: number;
+  purchased_credits: number;
+  total_credits: number;
+  low_balance_threshold: number | null;
+  low_balance_warned: boolean;
+  purchases_frozen: boolean;
+}
+
+/** A credit package of `GET /api/billing/credits`. */
+export interface CreditPackage {
+  id: string;
+  name: string | null;
+  credits: number;
+  price_cents: number;
+  currency: string;
+}
+
+/** A card of `GET /api/stripe/payment-methods`. */
+export interface PaymentMethod {
+  id: string;
+  type: string;
+  card: { brand: string; last4: string; exp_month: number; exp_year: number } | null;
+  is_default: boolean;
+}
+
+/** A usage event of `GET /api/billing/usage`. */
+export interface UsageEvent {
+  id: string;
+  idempotency_key: string | null;
+  model: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  credits_used: number;
+  session_id: string | null;
+  created_at: number;
+}
+
+/** A ledger entry of `GET /api/billing/ledger`. */
+export interface LedgerEntry {
+  id: string;
+  kind: 'signup_grant' | 'purchase' | 'usage' | 'refund' | 'dispute';
+  amount: number;
+  requested: number;
+  balance_after: number;
+  created_at: number;
+}
+
+/** `GET|PATCH /api/billing/settings`. */
+export interface BudgetSettings {
+  budget_guard: boolean;
+  power_off_grace_minutes: number | null;
+}
+
+/** A purchase as `POST /api/billing/credits/purchase` answers it. */
+export interface Purchase {
+  id: string;
+  package_id: string;
+  credits: number;
+  amount_cents: number;
+  currency: string;
+  status: 'pending' | 'requires_action' | 'failed' | 'succeeded';
+  payment_intent_id: string | null;
+  created_at: number;
+}

@@ -13,7 +13,9 @@ use chatcode_fakes::{
 use chatcode_gateway_sim::{GatewaySim, SimConfig, SimHandle};
 use chatcode_hub::HubConfig;
 use chatcode_runtime::{Runtime, RuntimeOptions};
-use chatcode_testkit::{TEST_ENCRYPTION_KEY, gateway_env, workspace_root};
+use chatcode_testkit::{
+    TEST_ENCRYPTION_KEY, TEST_GATEWAY_DOWNLOAD_URL, gateway_env, workspace_root,
+};
 use serde_json::{Value, json};
 
 /// The app's `hub_secret`, shared with the hub.
@@ -157,6 +159,7 @@ fn runtime_options(data: &std::path::Path, do_url: &str, hub: SocketAddr) -> Run
         ("public_url", "http://127.0.0.1"),
         ("token_encryption_key", TEST_ENCRYPTION_KEY),
         ("gateway_token_salt", "bench-gateway-token-salt"),
+        ("gateway_download_url", TEST_GATEWAY_DOWNLOAD_URL),
         ("gateway_sha256", RELEASE_SHA),
         ("hub_url", &hub_url),
         ("hub_public_url", &hub_url),

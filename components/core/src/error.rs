@@ -12,6 +12,9 @@ pub enum ErrorKind {
     BadRequest,
     /// 401: no valid credentials.
     Unauthorized,
+    /// 402: the action needs credits or a payment that did not go through (`insufficient_credits`,
+    /// a card error's code such as `card_declined`, `authentication_required`).
+    PaymentRequired,
     /// 403: authenticated but not allowed.
     Forbidden,
     /// 404: no such resource, or one the caller does not own.
@@ -43,11 +46,33 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind (the error body's `code` enum in `openapi/openapi.json` lists exactly these).
+    pub const ALL: [ErrorKind; 17] = [
+        ErrorKind::BadRequest,
+        ErrorKind::Unauthorized,
+        ErrorKind::PaymentRequired,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::MethodNotAllowed,
+        ErrorKind::Conflict,
+        ErrorKind::DoNotConnected,
+        ErrorKind::GatewayOffline,
+        ErrorKind::MigrationConflict,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::Unprocessable,
+        ErrorKind::TooManyRequests,
+        ErrorKind::Internal,
+        ErrorKind::BadGateway,
+        ErrorKind::ServiceUnavailable,
+        ErrorKind::GatewayTimeout,
+    ];
+
     /// The HTTP status code.
     pub const fn status(self) -> u16 {
         match self {
             ErrorKind::BadRequest => 400,
             ErrorKind::Unauthorized => 401,
+            ErrorKind::PaymentRequired => 402,
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
@@ -70,6 +95,7 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest => "bad_request",
             ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::PaymentRequired => "payment_required",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
@@ -92,6 +118,7 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest => "bad request",
             ErrorKind::Unauthorized => "missing or invalid credentials",
+            ErrorKind::PaymentRequired => "payment required",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not found",
             ErrorKind::MethodNotAllowed => "method not allowed",
@@ -135,6 +162,11 @@ pub struct ApiError {
     pub fields: BTreeMap<String, String>,
     /// Seconds the client should wait before retrying (the `Retry-After` header).
     pub retry_after: Option<u64>,
+    /// A more precise `code` than the kind's (`insufficient_credits` for a 402), if any.
+    pub code: Option<Cow<'static, str>>,
+    /// More members of the `error` object, for a client that must act on them (the decline
+    /// code of a card error, the PaymentIntent to confirm on-session).
+    pub details: BTreeMap<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -146,6 +178,8 @@ impl ApiError {
             message: message.into(),
             fields: BTreeMap::new(),
             retry_after: None,
+            code: None,
+            details: BTreeMap::new(),
         }
     }
 
@@ -156,6 +190,8 @@ impl ApiError {
             message: Cow::Borrowed(kind.default_message()),
             fields: BTreeMap::new(),
             retry_after: None,
+            code: None,
+            details: BTreeMap::new(),
         }
     }
 
@@ -167,6 +203,14 @@ impl ApiError {
     /// 401 with the generic message.
     pub const fn unauthorized() -> Self {
         Self::from_kind(ErrorKind::Unauthorized)
+    }
+
+    /// 402 with a precise `code` (`insufficient_credits`, `card_declined`, …) and a message.
+    pub fn payment_required(
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(ErrorKind::PaymentRequired, message).with_code(code)
     }
 
     /// 403 with a message.
@@ -204,6 +248,21 @@ impl ApiError {
         let mut err = Self::unprocessable("the request has invalid fields");
         err.fields = fields;
         err
+    }
+
+    /// The same error with a more precise `code` than its kind's (snake_case, stable).
+    pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// The same error with one more member in its `error` object (never `code`, `message` or
+    /// `fields`, which the error owns).
+    pub fn with_detail(mut self, name: &str, value: serde_json::Value) -> Self {
+        if !matches!(name, "code" | "message" | "fields") {
+            self.details.insert(name.to_owned(), value);
+        }
+        self
     }
 
     /// The same error, asking the client to retry after `seconds`.
@@ -252,17 +311,20 @@ impl ApiError {
         self.kind.status()
     }
 
-    /// The snake_case `code`.
-    pub const fn code(&self) -> &'static str {
-        self.kind.code()
+    /// The snake_case `code`: the precise one if set, else the kind's.
+    pub fn code(&self) -> &str {
+        self.code.as_deref().unwrap_or(self.kind.code())
     }
 
     /// The response body: `{"error":{"code":"…","message":"…"}}`, plus `"fields"` when
-    /// individual fields were rejected.
+    /// individual fields were rejected and any details.
     pub fn to_json(&self) -> String {
         let mut error = serde_json::json!({ "code": self.code(), "message": self.message });
         if !self.fields.is_empty() {
             error["fields"] = serde_json::json!(self.fields);
+        }
+        for (name, value) in &self.details {
+            error[name.as_str()] = value.clone();
         }
         serde_json::json!({ "error": error }).to_string()
     }
@@ -288,24 +350,7 @@ mod tests {
 
     use super::*;
 
-    const ALL: [ErrorKind; 16] = [
-        ErrorKind::BadRequest,
-        ErrorKind::Unauthorized,
-        ErrorKind::Forbidden,
-        ErrorKind::NotFound,
-        ErrorKind::MethodNotAllowed,
-        ErrorKind::Conflict,
-        ErrorKind::DoNotConnected,
-        ErrorKind::GatewayOffline,
-        ErrorKind::MigrationConflict,
-        ErrorKind::PayloadTooLarge,
-        ErrorKind::Unprocessable,
-        ErrorKind::TooManyRequests,
-        ErrorKind::Internal,
-        ErrorKind::BadGateway,
-        ErrorKind::ServiceUnavailable,
-        ErrorKind::GatewayTimeout,
-    ];
+    const ALL: [ErrorKind; 17] = ErrorKind::ALL;
 
     #[test]
     fn body_shape() {
@@ -385,6 +430,33 @@ mod tests {
         assert_eq!(ApiError::internal().message, "internal error");
         assert!(!ErrorKind::NotFound.is_server_error());
         assert!(ErrorKind::Internal.is_server_error());
+    }
+
+    #[test]
+    fn payment_errors_carry_their_own_code_and_details() {
+        let err = ApiError::payment_required("card_declined", "Your card was declined.")
+            .with_detail("decline_code", json!("insufficient_funds"))
+            .with_detail("code", json!("overwritten?"));
+        assert_eq!((err.status(), err.code()), (402, "card_declined"));
+        let body: Value = serde_json::from_str(&err.to_json()).expect("valid JSON");
+        assert_eq!(
+            body,
+            json!({"error": {
+                "code": "card_declined",
+                "message": "Your card was declined.",
+                "decline_code": "insufficient_funds",
+            }})
+        );
+        assert_eq!(
+            ApiError::from(ErrorKind::PaymentRequired).code(),
+            "payment_required"
+        );
+        assert_eq!(
+            ApiError::bad_request("x")
+                .with_code("invalid_signature")
+                .to_string(),
+            "invalid_signature (400): x"
+        );
     }
 
     #[test]

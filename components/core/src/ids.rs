@@ -1,4 +1,4 @@
-//! Prefixed random ids (`usr-…`, `vps-…`, `gw-…`, `ses-…`, `key-…`) as the original control
+//! Prefixed random ids (`usr-…`, `vps-…`, `gw-…`, `ses-…`, `key-…`, …) as the original control
 //! plane generated them: a kind prefix plus 21 URL-safe characters (nanoid's alphabet and size).
 
 use std::fmt;
@@ -29,11 +29,17 @@ pub enum IdKind {
     Login,
     /// An API key (`akey-`), the id of an `api_keys` row.
     ApiKey,
+    /// A usage event (`use-`), the id of a `usage_events` row.
+    UsageEvent,
+    /// A credit purchase (`pur-`), the id of a `purchases` row.
+    Purchase,
+    /// A credits ledger entry (`led-`), the id of a `credit_ledger` row.
+    LedgerEntry,
 }
 
 impl IdKind {
     /// Every kind, for tests and tables.
-    pub const ALL: [IdKind; 7] = [
+    pub const ALL: [IdKind; 10] = [
         IdKind::User,
         IdKind::Vps,
         IdKind::Gateway,
@@ -41,6 +47,9 @@ impl IdKind {
         IdKind::Key,
         IdKind::Login,
         IdKind::ApiKey,
+        IdKind::UsageEvent,
+        IdKind::Purchase,
+        IdKind::LedgerEntry,
     ];
 
     /// The prefix, dash included.
@@ -53,6 +62,9 @@ impl IdKind {
             IdKind::Key => "key-",
             IdKind::Login => "lgn-",
             IdKind::ApiKey => "akey-",
+            IdKind::UsageEvent => "use-",
+            IdKind::Purchase => "pur-",
+            IdKind::LedgerEntry => "led-",
         }
     }
 }
@@ -122,7 +134,9 @@ mod tests {
         let prefixes: Vec<_> = IdKind::ALL.iter().map(|k| k.prefix()).collect();
         assert_eq!(
             prefixes,
-            ["usr-", "vps-", "gw-", "ses-", "key-", "lgn-", "akey-"]
+            [
+                "usr-", "vps-", "gw-", "ses-", "key-", "lgn-", "akey-", "use-", "pur-", "led-"
+            ]
         );
         assert_eq!(IdKind::Gateway.to_string(), "gw");
     }

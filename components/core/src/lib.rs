@@ -1,5 +1,5 @@
-//! chatcode core: ids, tokens, the JSON error type, migration planning and time, shared by
-//! every component, the hub and the tests.
+//! chatcode core: ids, tokens, the JSON error type, migration planning, time, and the billing
+//! and Stripe rules, shared by every component, the hub and the tests.
 //!
 //! Pure library: no spin-sdk, no tokio. It builds for `wasm32-wasip2` and for the host, so the
 //! rules here are unit-tested with `cargo test -p chatcode-core`.
@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod api_key;
+pub mod billing;
 pub mod cloud_init;
 pub mod cookie;
 pub mod crypto;
@@ -21,6 +22,7 @@ pub mod oauth;
 pub mod protocol;
 pub mod sessions;
 pub mod ssh;
+pub mod stripe;
 pub mod ticket;
 pub mod time;
 pub mod token;

@@ -155,3 +155,46 @@ fn timestamps_are_integer_milliseconds() {
         assert_eq!(default, None, "{table}.{column} has a default");
     }
 }
+
+#[test]
+fn the_ledger_is_append_only_and_balances_never_go_negative() {
+    let conn = Connection::open_in_memory().unwrap();
+    for (_, _, sql) in migration_files() {
+        apply_split(&conn, &sql);
+    }
+    conn.execute("INSERT INTO users (id, created_at) VALUES ('usr-a', 0)", [])
+        .unwrap();
+    let entry = |key: &str, kind: &str, signup: i64, after: i64| {
+        conn.execute(
+            "INSERT INTO credit_ledger (id, user_id, idempotency_key, kind, amount, signup_delta, \
+             purchased_delta, requested, signup_after, purchased_after, balance_after, created_at) \
+             VALUES (?1, 'usr-a', ?1, ?2, ?3, ?3, 0, abs(?3), ?4, 0, ?4, 0)",
+            rusqlite::params![key, kind, signup, after],
+        )
+    };
+    entry("signup:usr-a", "signup_grant", 100, 100).unwrap();
+    assert!(
+        entry("signup:usr-a", "signup_grant", 100, 200).is_err(),
+        "keys are unique"
+    );
+    assert!(
+        entry("usage:1", "usage", -150, -50).is_err(),
+        "never below zero"
+    );
+    assert!(
+        entry("usage:2", "usage", 10, 110).is_err(),
+        "usage only takes"
+    );
+    assert!(entry("edit", "edit", 1, 101).is_err(), "known kinds only");
+    let refused = |sql: &str| conn.execute(sql, []).unwrap_err().to_string();
+    assert!(refused("UPDATE credit_ledger SET amount = 1").contains("append-only"));
+    assert!(refused("DELETE FROM credit_ledger").contains("append-only"));
+    assert!(
+        refused("UPDATE users SET credits_balance = credits_balance - 100001").contains("negative")
+    );
+    conn.execute(
+        "UPDATE users SET credits_balance = 0, signup_credits = 0",
+        [],
+    )
+    .unwrap();
+}

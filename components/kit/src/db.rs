@@ -19,12 +19,20 @@ pub fn run(conn: &Connection, sql: &str, params: &[Value]) -> Result<QueryResult
     })
 }
 
+/// How many times `BEGIN IMMEDIATE` is tried while another writer holds the database (each
+/// try already waits the host's busy timeout: five seconds on the embedded runtime).
+const BEGIN_ATTEMPTS: u32 = 4;
+
 /// Runs `f` inside `BEGIN IMMEDIATE` … `COMMIT`, rolling back on error.
+///
+/// While other requests hold the write lock (a burst of writes to one user's balance, say),
+/// beginning is tried again; a database still locked after that is 503 with `Retry-After`,
+/// never a 500.
 pub fn transaction<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    run(conn, "BEGIN IMMEDIATE", &[])?;
+    begin(conn)?;
     match f(conn) {
         Ok(value) => {
             run(conn, "COMMIT", &[])?;
@@ -37,6 +45,29 @@ pub fn transaction<T>(
             Err(e)
         }
     }
+}
+
+fn begin(conn: &Connection) -> Result<(), ApiError> {
+    let mut attempt = 1;
+    loop {
+        match conn.execute("BEGIN IMMEDIATE", &[]) {
+            Ok(_) => return Ok(()),
+            Err(e) if is_locked(&e) && attempt < BEGIN_ATTEMPTS => attempt += 1,
+            Err(e) if is_locked(&e) => {
+                eprintln!("BEGIN IMMEDIATE: still locked after {attempt} tries: {e:?}");
+                return Err(ApiError::service_unavailable().with_retry_after(1));
+            }
+            Err(e) => {
+                eprintln!("SQL failed: {e:?}: BEGIN IMMEDIATE");
+                return Err(ApiError::internal());
+            }
+        }
+    }
+}
+
+/// Whether SQLite said another connection holds the lock (`SQLITE_BUSY`/`SQLITE_LOCKED`).
+fn is_locked(e: &spin_sdk::sqlite::Error) -> bool {
+    matches!(e, spin_sdk::sqlite::Error::Io(why) if why.contains("locked") || why.contains("busy"))
 }
 
 /// Rows changed by the connection's last `INSERT`, `UPDATE` or `DELETE`.

@@ -1,13 +1,14 @@
 //! What every chatcode component shares over spin-sdk: routing (404, 405 with `Allow`, CORS),
 //! the JSON error as a response, configuration from Spin variables, SQLite and key-value
-//! helpers, logins and API keys with the "who is calling" extraction, outbound HTTP, and the
-//! DigitalOcean and hub clients.
+//! helpers, logins and API keys with the "who is calling" extraction, outbound HTTP, the
+//! DigitalOcean and hub clients, and the budget guard on new sessions.
 //!
 //! Decisions live in `chatcode-core`; this crate only does the I/O around them.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod api_keys;
+pub mod budget;
 pub mod caller;
 pub mod catalog;
 pub mod config;

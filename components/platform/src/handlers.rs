@@ -3,7 +3,7 @@
 
 use chatcode_kit::{Reply, config, internal, respond};
 use serde_json::{Value, json};
-use spin_sdk::http::Request;
+use spin_sdk::http::{Request, Response};
 
 use crate::schema::MIGRATIONS;
 use crate::service;
@@ -26,6 +26,20 @@ pub fn healthz() -> Reply {
         "key_value": if health.key_value_ok { "ok" } else { "error" },
     });
     respond::json(status, &body)
+}
+
+/// The OpenAPI 3.1 description of the whole HTTP API, compiled in (`tests/openapi.rs` keeps
+/// it in step with `spin.toml` and every component's routes).
+pub const OPENAPI: &str = include_str!("../../../openapi/openapi.json");
+
+/// `GET /api/openapi.json`: [`OPENAPI`], revalidated on every use so a deploy shows at once.
+pub fn openapi() -> Response {
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-cache")
+        .body(OPENAPI)
+        .build()
 }
 
 /// `POST /internal/migrate` (hub only): applies pending migrations.

@@ -1,6 +1,6 @@
-//! chatcode platform component: `GET /healthz` and `POST /internal/migrate` (schema migrations,
-//! hub only). A thin spin-sdk adapter: routing here, HTTP mapping in `handlers`, storage in
-//! `service`.
+//! chatcode platform component: `GET /healthz`, `GET /api/openapi.json` (the API's description)
+//! and `POST /internal/migrate` (schema migrations, hub only). A thin spin-sdk adapter: routing
+//! here, HTTP mapping in `handlers`, storage in `service`.
 
 mod handlers;
 mod schema;
@@ -23,6 +23,9 @@ pub async fn route(req: Request) -> Response {
     routes
         .route(Method::Get, "/healthz", |_, _| async {
             handlers::healthz()
+        })
+        .route(Method::Get, "/api/openapi.json", |_, _| async {
+            Ok(handlers::openapi())
         })
         .route(Method::Post, "/internal/migrate", |req, _| async move {
             handlers::migrate(&req)

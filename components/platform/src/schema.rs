@@ -14,6 +14,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_api_keys",
         sql: include_str!("../../../migrations/0002_api_keys.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_billing",
+        sql: include_str!("../../../migrations/0003_billing.sql"),
+    },
 ];
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use chatcode_core::{
 };
 use chatcode_kit::{Reply, respond};
 use serde::Deserialize;
-use serde_json::Value;
 use spin_sdk::http::Request;
 
 use crate::{gateway, manage::owned_vps};
@@ -65,12 +64,6 @@ async fn answer_field(
     });
     let answer = gateway::ask(&vps.gateway_id, &command, false).await?;
     let mut body = serde_json::Map::new();
-    body.insert(
-        field.to_owned(),
-        answer
-            .get(field)
-            .cloned()
-            .unwrap_or(Value::Array(Vec::new())),
-    );
+    body.insert(field.to_owned(), gateway::list(&answer, field));
     respond::json(200, &body)
 }

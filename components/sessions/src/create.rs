@@ -1,4 +1,5 @@
-//! `POST /vps/:id/sessions`: validate, record the session as `starting`, relay
+//! `POST /vps/:id/sessions`: validate, check the budget guard (402 at zero credits when the
+//! user turned it on), record the session as `starting`, relay
 //! `session.create` through the hub, and settle the row on the gateway's answer. No outcome
 //! leaves a row `starting`: a refusal, a timeout or an unreachable hub marks it `error`.
 
@@ -9,7 +10,7 @@ use chatcode_core::{
     sessions::{CreateSessionRequest, SessionStatus},
     time::now_ms,
 };
-use chatcode_kit::{Reply, caller, db, hub, respond};
+use chatcode_kit::{Reply, budget, caller, db, hub, respond};
 use spin_sdk::http::Request;
 
 use crate::{manage::vps_not_found, store};
@@ -20,10 +21,12 @@ const MAX_BODY: usize = 256 * 1024;
 /// Creates a session on the VPS's gateway; 201 with the session.
 pub async fn handle(req: &Request, vps_id: &str) -> Reply {
     let user = caller::require(req)?;
+    let conn = db::open()?;
+    // Ownership first: a foreign id answers 404 before anything is said about the body.
+    let vps = store::owned_vps(&conn, &user.user_id, vps_id)?.ok_or_else(vps_not_found)?;
     let request: CreateSessionRequest = respond::parse_body(req.body(), MAX_BODY)?;
     let session = request.validate().map_err(ApiError::invalid_fields)?;
-    let conn = db::open()?;
-    let vps = store::owned_vps(&conn, &user.user_id, vps_id)?.ok_or_else(vps_not_found)?;
+    budget::allow_new_session(&conn, &user.user_id)?;
     if !vps.connected {
         return Err(hub::RelayError::Offline.into());
     }

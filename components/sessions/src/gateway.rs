@@ -5,6 +5,16 @@ use chatcode_core::{ApiError, ErrorKind, protocol::Command, token::random_urlsaf
 use chatcode_kit::hub;
 use serde_json::{Map, Value};
 
+/// The list `field` of a typed answer: `[]` when the gateway sent none or `null` (a Go gateway
+/// sends an empty slice as `null`; PROTOCOL.md reads both as empty), so answers are always the
+/// documented arrays.
+pub fn list(answer: &Map<String, Value>, field: &str) -> Value {
+    match answer.get(field) {
+        Some(Value::Array(items)) => Value::Array(items.clone()),
+        _ => Value::Array(Vec::new()),
+    }
+}
+
 /// A fresh `request_id` for a one-off question (`snapshot-…`, `ssh-list-…`).
 pub fn request_id(what: &str) -> String {
     format!("{what}-{}", random_urlsafe(9))
@@ -38,5 +48,24 @@ pub async fn ask(
             ErrorKind::BadGateway,
             "the gateway acknowledged but sent no answer",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value, json};
+
+    use super::list;
+
+    #[test]
+    fn missing_and_null_lists_are_empty() {
+        let answer: Map<String, Value> = serde_json::from_value(
+            json!({"keys": null, "agents": [{"name": "codex"}], "folders": "?"}),
+        )
+        .unwrap();
+        assert_eq!(list(&answer, "keys"), json!([]));
+        assert_eq!(list(&answer, "agents"), json!([{"name": "codex"}]));
+        assert_eq!(list(&answer, "folders"), json!([]));
+        assert_eq!(list(&answer, "absent"), json!([]));
     }
 }

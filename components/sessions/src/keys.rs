@@ -10,7 +10,7 @@ use chatcode_core::{
 };
 use chatcode_kit::{Reply, db, respond};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use spin_sdk::{http::Request, sqlite::Value as Sql};
 
 use crate::{gateway, manage::owned_vps};
@@ -35,10 +35,7 @@ pub async fn list(req: &Request, vps_id: &str) -> Reply {
         request_id: gateway::request_id("ssh-list"),
     });
     let answer = gateway::ask(&vps.gateway_id, &command, false).await?;
-    respond::json(
-        200,
-        &json!({ "keys": answer.get("keys").cloned().unwrap_or(Value::Null) }),
-    )
+    respond::json(200, &json!({ "keys": gateway::list(&answer, "keys") }))
 }
 
 /// Authorizes a key (optionally until `expires_at`); 201 with its fingerprint and the list.
@@ -91,7 +88,7 @@ pub async fn add(req: &Request, vps_id: &str) -> Reply {
         &json!({
             "fingerprint": key.fingerprint,
             "algorithm": key.algorithm,
-            "keys": answer.get("keys").cloned().unwrap_or(Value::Null),
+            "keys": gateway::list(&answer, "keys"),
         }),
     )
 }

@@ -21,8 +21,10 @@ pub struct Provisioning {
 }
 
 impl Provisioning {
-    /// Reads and checks the release and hub settings. A missing or invalid one answers 503
-    /// naming the variable: the operator must fix it, and nothing is created meanwhile.
+    /// Reads and checks the release and hub settings. Missing or invalid ones answer 503
+    /// naming every missing variable (or the invalid one): the operator must fix them, and
+    /// nothing is created meanwhile. `gateway_download_url` and `gateway_sha256` have no
+    /// usable default: the operator builds the gateway for their hub and hosts it.
     pub fn load() -> Result<Self, ApiError> {
         let unusable = |what: String| {
             eprintln!("cannot provision: {what}");
@@ -31,17 +33,35 @@ impl Provisioning {
                 format!("VPS provisioning is not configured: {what}"),
             )
         };
-        let get = |name: &str| {
-            config::optional(name).ok_or_else(|| unusable(format!("variable {name} is not set")))
+        let names = [
+            "gateway_version",
+            "gateway_download_url",
+            "gateway_sha256",
+            "hub_public_url",
+        ];
+        let values = names.map(config::optional);
+        let missing: Vec<&str> = names
+            .iter()
+            .zip(&values)
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| *name)
+            .collect();
+        let [
+            Some(version),
+            Some(download_url),
+            Some(sha256),
+            Some(hub_public_url),
+        ] = values
+        else {
+            return Err(unusable(match missing.as_slice() {
+                [name] => format!("variable {name} is not set"),
+                names => format!("variables {} are not set", names.join(", ")),
+            }));
         };
-        let release = GatewayRelease::new(
-            &get("gateway_version")?,
-            &get("gateway_download_url")?,
-            &get("gateway_sha256")?,
-        )
-        .map_err(|e| unusable(e.to_string()))?;
+        let release = GatewayRelease::new(&version, &download_url, &sha256)
+            .map_err(|e| unusable(e.to_string()))?;
         let connect_url =
-            gateway_connect_url(&get("hub_public_url")?).map_err(|e| unusable(e.to_string()))?;
+            gateway_connect_url(&hub_public_url).map_err(|e| unusable(e.to_string()))?;
         Ok(Self {
             release,
             connect_url,

@@ -15,16 +15,29 @@ pub fn secure(builder: &mut ResponseBuilder) -> &mut ResponseBuilder {
 /// The page's policy: scripts only from this origin (no inline script), connections to this
 /// origin and to the hub's WebSocket origin, never framed.
 ///
+/// With `stripe` (production, with a publishable key), Stripe.js may load from
+/// `js.stripe.com`, frame its card field and 3D Secure pages, and call `api.stripe.com`:
+/// what Stripe documents for its CSP. Never in development, where Stripe.js is not loaded.
+///
 /// Styles allow `'unsafe-inline'` because xterm.js writes its own `<style>` elements (theme
 /// and cell dimensions) at run time; no inline script is allowed anywhere.
-pub fn content_security_policy(hub_origin: Option<&str>) -> String {
-    let connect = match hub_origin {
+pub fn content_security_policy(hub_origin: Option<&str>, stripe: bool) -> String {
+    let mut connect = match hub_origin {
         Some(origin) => format!("'self' {origin}"),
         None => "'self'".to_owned(),
     };
+    let (script, frame) = if stripe {
+        connect.push_str(" https://api.stripe.com");
+        (
+            "'self' https://js.stripe.com",
+            "frame-src https://js.stripe.com https://hooks.stripe.com; ",
+        )
+    } else {
+        ("'self'", "")
+    };
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data:; font-src 'self'; connect-src {connect}; object-src 'none'; \
+        "default-src 'self'; script-src {script}; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; font-src 'self'; connect-src {connect}; {frame}object-src 'none'; \
          base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -53,11 +66,21 @@ mod tests {
 
     #[test]
     fn the_policy_has_no_inline_script_and_no_framing() {
-        let policy = content_security_policy(Some("wss://hub.example.com"));
+        let policy = content_security_policy(Some("wss://hub.example.com"), false);
         assert!(policy.contains("script-src 'self';"));
         assert!(policy.contains("frame-ancestors 'none'"));
         assert!(policy.contains("connect-src 'self' wss://hub.example.com;"));
         assert!(!policy.contains("script-src 'self' 'unsafe-inline'"));
+        assert!(!policy.contains("stripe"));
+    }
+
+    #[test]
+    fn stripe_js_is_allowed_only_when_asked() {
+        let policy = content_security_policy(None, true);
+        assert!(policy.contains("script-src 'self' https://js.stripe.com;"));
+        assert!(policy.contains("frame-src https://js.stripe.com https://hooks.stripe.com;"));
+        assert!(policy.contains("connect-src 'self' https://api.stripe.com;"));
+        assert!(policy.contains("frame-ancestors 'none'"));
     }
 
     #[test]

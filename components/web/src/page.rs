@@ -22,6 +22,8 @@ pub struct Settings {
     pub digitalocean: bool,
     /// The hub's WebSocket origin, which the page may connect to.
     pub hub_origin: Option<String>,
+    /// Whether the page may load Stripe.js: production with a publishable key.
+    pub stripe: bool,
 }
 
 impl Settings {
@@ -39,6 +41,8 @@ impl Settings {
             hub_origin: optional("hub_public_url")
                 .as_deref()
                 .and_then(headers::websocket_origin),
+            stripe: !chatcode_kit::config::is_development()
+                && optional("stripe_publishable_key").is_some(),
         }
     }
 
@@ -71,7 +75,7 @@ pub fn serve(
     headers::secure(&mut builder)
         .header(
             "content-security-policy",
-            headers::content_security_policy(settings.hub_origin.as_deref()),
+            headers::content_security_policy(settings.hub_origin.as_deref(), settings.stripe),
         )
         .header("cache-control", "no-cache")
         .header("etag", tag.clone());
@@ -114,6 +118,7 @@ mod tests {
             github: false,
             digitalocean: true,
             hub_origin: Some("ws://127.0.0.1:3000".into()),
+            stripe: false,
         }
     }
 
