@@ -82,17 +82,20 @@ impl Server {
         client: SocketAddr,
     ) -> Result<Response<Body>, Infallible> {
         let started = Instant::now();
-        let method = req.method().clone();
-        let path = req.uri().path().to_string();
+        // The log line's method and path, copied only when the request log is on.
+        let logged = tracing::enabled!(target: "request", tracing::Level::INFO)
+            .then(|| (req.method().clone(), req.uri().path().to_owned()));
         let (component, response) = self.dispatch(req, client, started).await;
-        tracing::info!(
-            target: "request",
-            %method,
-            path,
-            component = component.as_deref().unwrap_or("-"),
-            status = response.status().as_u16(),
-            micros = started.elapsed().as_micros() as u64,
-        );
+        if let Some((method, path)) = logged {
+            tracing::info!(
+                target: "request",
+                %method,
+                path,
+                component = component.as_deref().unwrap_or("-"),
+                status = response.status().as_u16(),
+                micros = started.elapsed().as_micros() as u64,
+            );
+        }
         Ok(response)
     }
 
