@@ -6,7 +6,6 @@
 
 use std::{
     convert::Infallible,
-    net::SocketAddr,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -27,6 +26,7 @@ use crate::{
     engine::EPOCH_TICK,
     guest_body::{self, Guest, GuestBody},
     host::RequestState,
+    router::ClientAddr,
     timing::Timeline,
 };
 
@@ -79,7 +79,7 @@ impl Server {
     pub async fn handle(
         self: Arc<Self>,
         req: Request<Incoming>,
-        client: SocketAddr,
+        client: ClientAddr,
     ) -> Result<Response<Body>, Infallible> {
         let started = Instant::now();
         // The log line's method and path, copied only when the request log is on.
@@ -102,9 +102,9 @@ impl Server {
     async fn dispatch(
         self: &Arc<Self>,
         req: Request<Incoming>,
-        client: SocketAddr,
+        client: ClientAddr,
         arrived: Instant,
-    ) -> (Option<String>, Response<Body>) {
+    ) -> (Option<Arc<str>>, Response<Body>) {
         let path = req.uri().path();
         if path == "/.well-known/spin/health" {
             return (None, text(StatusCode::OK, "OK"));
@@ -127,11 +127,11 @@ impl Server {
     async fn run(
         self: &Arc<Self>,
         req: Request<Incoming>,
-        client: SocketAddr,
+        client: ClientAddr,
         route: crate::router::RouteMatch,
         arrived: Instant,
     ) -> Response<Body> {
-        let Some(loaded) = self.app.components.get(&route.component) else {
+        let Some(loaded) = self.app.components.get(&*route.component) else {
             return text(StatusCode::INTERNAL_SERVER_ERROR, "component not loaded");
         };
         let declared = req
@@ -175,7 +175,7 @@ impl Server {
             .cloned()
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
         let full_url = format!("http://{host}{path_and_query}");
-        route.add_spin_headers(&mut parts.headers, &full_url, client);
+        route.add_spin_headers(&mut parts.headers, full_url, &client);
         // wasi:http wants an absolute URI.
         let mut uri = http::uri::Parts::default();
         uri.scheme = Some(http::uri::Scheme::HTTP);
