@@ -316,9 +316,28 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
         us(instantiation.p50),
         us(instantiation.p99)
     )?;
+    report.push_str(WHERE_THE_TIME_GOES);
     report.push_str(&targets::runtime(&empty_handler, &login));
     Ok(report)
 }
+
+/// Where an empty-handler request's work goes at 16 connections: issue 18's profile, taken once
+/// (not by this benchmark), with the command that repeats it.
+const WHERE_THE_TIME_GOES: &str = "\nWhere the empty handler's time goes at 16 connections \
+(issue 18's profile, not measured by this run: `chatcode-runtime` serving the probe under \
+`valgrind --tool=callgrind` with a 256 MiB memory reservation so the pool fits valgrind's \
+address space, `wrk -t1 -c16`, counters zeroed after a warm-up): about 313,000 instructions per \
+request. The guest's `handle` call is 136,000 of them (its own code about 62,000 to 78,000, and \
+23 host calls at about 2,500 each, a fifth of that lowering the request's headers into guest \
+memory through the guest's `cabi_realloc`); instantiation 95,000 (118 imports resolved, 77 \
+lowering trampolines and 53 lazily made funcrefs, each a binary search of the component's \
+function table: `CompiledFunctionsTable::func_loc` alone is 32,000); dropping the store 28,000 \
+(resetting the instance's memories and table, plus a `PAGEMAP_SCAN` ioctl per memory). hyper \
+(9,000), Tokio (5,000) and the runtime's own request code (route, `spin-*` headers, store \
+set-up: about 10,000) are under a tenth. Sampled with `perf` (wall clock), a quarter of the \
+time is the kernel: the loopback TCP write and its delivery to the client, and about 0.7 \
+context switches per request; no request hops threads. A fresh instance per request, as \
+`spin up` does for WASI 0.2, is what sets the floor.\n";
 
 async fn serve(options: RuntimeOptions) -> anyhow::Result<std::net::SocketAddr> {
     let runtime = tokio::task::spawn_blocking(move || Runtime::load(&options)).await??;
