@@ -3,6 +3,7 @@
 //! `chatcode up` builds the components, generates development secrets, serves
 //! the app on the embedded runtime with the hub next to it (its WebSocket endpoints on the
 //! same port), applies migrations, and prints `Serving http://ADDR` once it answers.
+//! `chatcode hub` runs the hub alone, next to an app served elsewhere (as `chatcode-hub`).
 #![forbid(unsafe_code)]
 
 mod dev_secrets;
@@ -28,6 +29,8 @@ struct Cli {
 enum Commands {
     /// Build the components and serve the whole system locally.
     Up(up::UpArgs),
+    /// Run the hub alone, next to an app served elsewhere.
+    Hub(chatcode_hub::cli::HubArgs),
 }
 
 #[tokio::main]
@@ -35,5 +38,6 @@ async fn main() -> anyhow::Result<()> {
     chatcode_runtime::cli::init_logging();
     match Cli::parse().command {
         Commands::Up(args) => up::run(args).await,
+        Commands::Hub(args) => args.run().await,
     }
 }

@@ -52,6 +52,9 @@ impl UpArgs {
     }
 }
 
+/// Longest `chatcode up` waits, once migrated, for the app to hear its hub started.
+const HUB_START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Runs `chatcode up` until SIGINT/SIGTERM.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let hub_listen = args.hub_listen();
@@ -126,6 +129,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         hub.shutdown().await;
         serving.shutdown().await;
         return Err(e);
+    }
+    // The hub's start reaches the app before anything else does, so it cannot undo a gateway
+    // connecting once we serve.
+    if tokio::time::timeout(HUB_START_WAIT, hub.app_ready())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the app has not heard the hub start within {HUB_START_WAIT:?}");
     }
     tracing::info!(environment = %args.environment, data = %args.data_dir.display(), "chatcode is up");
     let shutdown = chatcode_runtime::cli::shutdown_signal();

@@ -7,10 +7,10 @@ mod hub_support;
 use std::time::Duration;
 
 use chatcode_core::{
-    ticket::{self, AttachTicket, Mode},
+    ticket::{self, AttachTicket, Holder, Mode},
     time::now_ms,
 };
-use hub_support::{Client, HUB_SECRET, World};
+use hub_support::{Client, HUB_SECRET, Received, TEST_LOGIN, World};
 use serde_json::{Value, json};
 
 const SESSION: &str = "ses-hubtest00000000000001";
@@ -264,7 +264,7 @@ async fn browsers_attach_with_tickets_type_and_resume_without_loss() {
     );
     let expired = ticket::sign(
         &AttachTicket::new(
-            &world.user_id,
+            Holder::new(&world.user_id, TEST_LOGIN),
             &world.vps.gateway_id,
             vps_id,
             SESSION,
@@ -282,7 +282,7 @@ async fn browsers_attach_with_tickets_type_and_resume_without_loss() {
     );
     let other_secret = ticket::sign(
         &AttachTicket::new(
-            &world.user_id,
+            Holder::new(&world.user_id, TEST_LOGIN),
             &world.vps.gateway_id,
             vps_id,
             SESSION,
@@ -373,13 +373,13 @@ async fn browsers_attach_with_tickets_type_and_resume_without_loss() {
         .send(json!({"type": "session.input", "schema_version": "1", "session_id": SESSION, "data": "eA=="}))
         .await;
     assert_eq!(second.json_of("error").await["code"], "writer_busy");
-    // Messages for another session and malformed ones are refused without closing.
+    // A malformed message is refused without closing; one for another session closes (1008).
+    second.send_text("{not json".into()).await;
+    assert_eq!(second.json_of("error").await["code"], "invalid_message");
     second
         .send(json!({"type": "session.ack", "schema_version": "1", "session_id": "ses-othersession000000001", "seq": 1}))
         .await;
-    assert_eq!(second.json_of("error").await["code"], "wrong_session");
-    second.send_text("{not json".into()).await;
-    assert_eq!(second.json_of("error").await["code"], "invalid_message");
+    assert_eq!(second.closed().await, Some(1008));
 
     // Drop the browser after seq 4, produce more, reattach with last_seq: exactly the rest.
     browser.close().await;
@@ -475,17 +475,23 @@ async fn bad_frames_close_the_offender_and_everyone_else_keeps_going() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_browser_that_stops_reading_is_evicted_without_slowing_the_others() {
-    let world = World::new().await;
+async fn a_browser_that_stops_reading_falls_behind_without_slowing_the_others() {
+    // Writes to the stalled browser may wait as long as the test takes.
+    let world = World::with(|config| {
+        config.browser_queue.write_timeout = Duration::from_secs(600);
+    })
+    .await;
     let mut gateway = world.gateway().await;
     let mut reader = world.browser(SESSION, Mode::ReadOnly, None).await;
     answer(&mut gateway, snapshot_for).await;
     let mut stalled = world.browser(SESSION, Mode::ReadOnly, None).await;
     answer(&mut gateway, snapshot_for).await;
+    stalled.json_of("session.snapshot").await;
 
-    // 40 MiB of output: far more than the stalled browser's queue and socket buffers hold.
-    // The gateway never runs more than 2 MiB ahead of the reading browser, as a terminal
-    // that a person reads would not; the stalled one falls behind without bound.
+    // 40 MiB of output: far more than the stalled browser's queue, socket buffers and the
+    // replay window hold. The gateway never runs more than 2 MiB ahead of the reading
+    // browser, as a terminal that a person reads would not; the stalled one falls behind
+    // without bound.
     let payload = vec![b'x'; 16 * 1024];
     let frames: u64 = 2560;
     let (read_tx, mut read_rx) = tokio::sync::watch::channel(0u64);
@@ -500,10 +506,31 @@ async fn a_browser_that_stops_reading_is_evicted_without_slowing_the_others() {
         assert_eq!(reader.frame().await.0, seq);
         read_tx.send_replace(seq + 1);
     }
-    let _gateway = writer.await.unwrap();
-    // Told to resume with 1013 if it reads again in time; else its socket is simply gone.
-    let code = stalled.closed().await;
-    assert!(matches!(code, Some(1013) | None), "{code:?}");
+    let mut gateway = writer.await.unwrap();
+
+    // Reading again, the stalled browser gets the frames it had, in order, then a gap to
+    // where the window went on, and a snapshot; it is never closed.
+    let mut next = 0;
+    let gap = loop {
+        match stalled.next().await {
+            Received::Frame { seq, .. } => {
+                assert_eq!(seq, next, "frames in order, none lost before the gap");
+                next += 1;
+            }
+            Received::Json(value) if value["type"] == "gap" => break value,
+            Received::Json(_) => {}
+            Received::Closed(code) => panic!("closed with {code:?}"),
+        }
+    };
+    assert_eq!(
+        (gap["from_seq"].as_u64(), gap["to_seq"].as_u64()),
+        (Some(next - 1), Some(frames)),
+        "{gap}"
+    );
+    answer(&mut gateway, snapshot_for).await;
+    stalled.json_of("session.snapshot").await;
+    gateway.output(SESSION, frames, b"live again").await;
+    assert_eq!(stalled.frame().await, (frames, b"live again".to_vec()));
     let metrics = reqwest::get(format!("http://{}/metrics", world.hub_addr))
         .await
         .unwrap()
@@ -511,7 +538,11 @@ async fn a_browser_that_stops_reading_is_evicted_without_slowing_the_others() {
         .await
         .unwrap();
     assert!(
-        !metrics.contains("chatcode_hub_evictions_total 0\n"),
+        metrics.contains("chatcode_hub_evictions_total 0\n"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("chatcode_hub_browser_gaps_total 0\n"),
         "{metrics}"
     );
 }
@@ -731,4 +762,51 @@ async fn idle_browsers_are_closed_and_active_ones_are_not() {
     let mut busy = keep_alive.await.unwrap();
     gateway.output(SESSION, 0, b"still attached").await;
     assert_eq!(busy.frame().await, (0, b"still attached".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_health_storm_is_coalesced_and_a_gateway_flooding_session_events_is_closed() {
+    let world = World::with(|config| {
+        config.limits.event_queue.rate = chatcode_hub::Rate {
+            per_second: 0.001,
+            burst: 20.0,
+        };
+    })
+    .await;
+    let gateway_id = world.vps.gateway_id.clone();
+    let mut gateway = world.gateway().await;
+
+    // Health at full speed: recorded as the newest report, never a reason to close.
+    for n in 0..2000 {
+        gateway.send(health(&gateway_id, f64::from(n))).await;
+    }
+    world
+        .wait_for_vps("the newest health", |d| {
+            d["gateway"]["health"]["cpu_percent"] == 1999.0
+        })
+        .await;
+
+    // Session events past the cap: the socket is closed with 1008.
+    // With the hello, the 20th is one past the burst (nothing is sent after it: unread data
+    // would make the hub's close a reset).
+    for n in 0..20 {
+        let error = json!({"type": "session.error", "schema_version": "1",
+                           "session_id": SESSION, "error": format!("boom {n}")});
+        gateway.send_text(error.to_string()).await;
+    }
+    assert_eq!(gateway.closed().await, Some(1008));
+    let metrics = reqwest::get(format!("http://{}/metrics", world.hub_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("chatcode_hub_gateways_flooding_closed_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("chatcode_hub_events_coalesced_total 0\n"),
+        "{metrics}"
+    );
 }

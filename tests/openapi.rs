@@ -17,8 +17,9 @@ const METHODS: [&str; 8] = [
 
 /// Routes the hub serves only on its own port (`hub-sidecar/src/lib.rs`): the document
 /// describes the app's port, where `src/front.rs` hands the hub only its WebSocket endpoints.
-const HUB_PORT_ONLY: [(&str, &str); 3] = [
+const HUB_PORT_ONLY: [(&str, &str); 4] = [
     ("post", "/internal/gateways/{id}/commands"),
+    ("post", "/internal/revoke"),
     ("get", "/healthz"),
     ("get", "/metrics"),
 ];

@@ -63,6 +63,9 @@ struct Args {
     /// raises to its hard limit).
     #[arg(long, default_value_t = 10_000)]
     sockets: usize,
+    /// Hub P9: idle gateways, each with one idle browser (capped by the open-files limit).
+    #[arg(long, default_value_t = 10_000)]
+    fleet: usize,
     /// Hub P3 and the console: keystrokes timed per side.
     #[arg(long, default_value_t = 2000)]
     keystrokes: usize,
@@ -106,12 +109,34 @@ enum Child {
         kind: hub::Kind,
         #[arg(long)]
         sockets: usize,
+        #[arg(long)]
+        app_url: String,
     },
     /// Serves one server under test of P1–P4 and answers the benchmark's questions on stdin.
     #[command(hide = true)]
     ServeUnderTest {
         #[arg(long, value_enum)]
         kind: hub::Kind,
+        #[arg(long)]
+        app_url: String,
+    },
+    /// Serves the hub of P9 and prints its RSS before and after the idle gateways and browsers.
+    #[command(hide = true)]
+    FleetProbe {
+        #[arg(long)]
+        gateways: usize,
+        #[arg(long)]
+        app_url: String,
+    },
+    /// Holds P9's idle gateways, or their browsers, until stdin closes.
+    #[command(hide = true)]
+    FleetClients {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long)]
+        gateways: usize,
+        #[arg(long, value_enum)]
+        role: hub::FleetRole,
     },
     /// Holds the idle browser sockets of P7 until stdin closes.
     #[command(hide = true)]
@@ -133,8 +158,22 @@ async fn main() -> anyhow::Result<()> {
         chatcode_runtime::cli::init_logging();
     }
     match args.child {
-        Some(Child::IdleProbe { kind, sockets }) => return hub::idle_probe(kind, sockets).await,
-        Some(Child::ServeUnderTest { kind }) => return hub::serve_under_test(kind).await,
+        Some(Child::IdleProbe {
+            kind,
+            sockets,
+            app_url,
+        }) => return hub::idle_probe(kind, sockets, &app_url).await,
+        Some(Child::ServeUnderTest { kind, app_url }) => {
+            return hub::serve_under_test(kind, &app_url).await;
+        }
+        Some(Child::FleetProbe { gateways, app_url }) => {
+            return hub::fleet_probe(gateways, &app_url).await;
+        }
+        Some(Child::FleetClients {
+            addr,
+            gateways,
+            role,
+        }) => return hub::fleet_clients(addr, gateways, role).await,
         Some(Child::IdleClients {
             kind,
             addr,
@@ -160,6 +199,7 @@ async fn main() -> anyhow::Result<()> {
             rounds: args.rounds,
             browsers: args.browsers,
             sockets: args.sockets,
+            fleet: args.fleet,
             keystrokes: args.keystrokes,
             relay_rate: args.relay_rate,
             relay_duration: Duration::from_secs(args.duration),

@@ -24,6 +24,9 @@ pub struct SessionInfo {
     pub next_seq: u64,
     /// The highest `seq` the control plane acknowledged with `session.ack`.
     pub acked_seq: Option<u64>,
+    /// Output printed but not sent yet (it goes with the next batch, or, after a reconnect,
+    /// in the greeting's snapshot).
+    pub pending_bytes: usize,
     /// Terminal columns.
     pub cols: u16,
     /// Terminal rows.
@@ -179,6 +182,7 @@ impl SimSession {
             session_id: self.id.clone(),
             next_seq: self.next_seq,
             acked_seq: self.acked_seq,
+            pending_bytes: self.pending.len(),
             cols,
             rows,
             pid: self.pid,

@@ -7,7 +7,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chatcode_core::hub_events::EventBatch;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -96,11 +95,13 @@ impl AppClient {
         }
     }
 
-    /// `POST /internal/gateways/:id/events`.
-    pub async fn record(&self, gateway_id: &str, batch: &EventBatch) -> Result<(), AppError> {
+    /// `POST /internal/gateways/:id/events` with a batch's JSON `body`
+    /// ([`chatcode_core::hub_events::EventBatch`]).
+    pub async fn record(&self, gateway_id: &str, body: Vec<u8>) -> Result<(), AppError> {
         let response = self
             .post(&format!("/internal/gateways/{gateway_id}/events"))
-            .json(batch)
+            .header("content-type", "application/json")
+            .body(body)
             .send()
             .await
             .map_err(|e| AppError::Unreachable(e.to_string()))?;
@@ -110,11 +111,17 @@ impl AppClient {
         }
     }
 
-    /// `POST /internal/sweep`.
-    pub async fn sweep(&self) -> Result<serde_json::Value, AppError> {
+    /// `POST /internal/sweep`; `hub_started` on the hub's first call, so the app disconnects
+    /// every gateway it has connected (none is, through a hub that just started).
+    pub async fn sweep(&self, hub_started: bool) -> Result<serde_json::Value, AppError> {
+        let body = if hub_started {
+            serde_json::json!({ "hub_started": true })
+        } else {
+            serde_json::json!({})
+        };
         let response = self
             .post("/internal/sweep")
-            .json(&serde_json::json!({}))
+            .json(&body)
             .send()
             .await
             .map_err(|e| AppError::Unreachable(e.to_string()))?;

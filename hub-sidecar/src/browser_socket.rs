@@ -17,7 +17,8 @@ use axum::{
 };
 use chatcode_core::{
     protocol::{
-        BrowserMessage, Command, HubMessage, MAX_TEXT_BYTES, SnapshotRequest, parse_browser_message,
+        BrowserMessage, Command, HubMessage, MAX_TEXT_BYTES, SnapshotRequest, error_code,
+        parse_browser_message,
     },
     ticket::{self, AttachTicket, TicketError},
     time::now_ms,
@@ -27,9 +28,11 @@ use serde::Deserialize;
 
 use crate::{
     errors::HubError,
-    gateway::{Attached, Gateway, Subscriber},
+    gateway::{AttachError, Attached, Gateway},
     hub::Hub,
     outbox::{Outbox, close, spawn_writer},
+    rate::TokenBucket,
+    session_hub::Subscriber,
 };
 
 /// Bytes tungstenite reads at a time from a browser (its default, 128 KiB, is zero-filled per
@@ -71,15 +74,28 @@ pub async fn attach(
     if ticket.vps_id != vps_id || ticket.session_id != query.session_id {
         return HubError::Forbidden("the ticket is for another VPS or session").into_response();
     }
+    if hub.is_revoked(&ticket) {
+        return HubError::Unauthorized("this ticket was revoked".into()).into_response();
+    }
+    if !hub.gateway(&ticket.gateway_id).has_room(&ticket.session_id) {
+        return HubError::Unavailable("this session has the most browsers the hub allows")
+            .into_response();
+    }
+    let Some(permit) = hub.socket_permit() else {
+        return HubError::Unavailable("the hub is at its socket limit").into_response();
+    };
     let last_seq = query.last_seq;
     upgrade
         .max_message_size(MAX_TEXT_BYTES + 64 * 1024)
         // Browsers send small messages: a small read buffer keeps an idle socket cheap.
         .read_buffer_size(BROWSER_READ_BUFFER)
-        .on_upgrade(move |socket| serve(hub, ticket, last_seq, socket))
+        .on_upgrade(move |socket| async move {
+            serve(hub, Arc::new(ticket), last_seq, socket).await;
+            drop(permit);
+        })
 }
 
-async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socket: WebSocket) {
+async fn serve(hub: Arc<Hub>, ticket: Arc<AttachTicket>, last_seq: Option<u64>, socket: WebSocket) {
     let (sink, mut stream) = socket.split();
     let outbox = spawn_writer(sink, hub.config.browser_queue, hub.metrics.clone());
     let gateway = hub.gateway(&ticket.gateway_id);
@@ -88,8 +104,9 @@ async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socke
     let subscriber = Subscriber {
         id,
         outbox: outbox.clone(),
-        mode: ticket.mode,
+        ticket: ticket.clone(),
         last_active: last_active.clone(),
+        catch_up: None,
     };
     hub.metrics.browsers(1);
     match gateway.attach(&ticket.session_id, subscriber, last_seq) {
@@ -97,8 +114,14 @@ async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socke
         Ok(Attached::NeedsSnapshot) => {
             request_snapshot(&hub, &gateway, &ticket.session_id, &outbox)
         }
-        Err(_) => outbox.close(close::TRY_AGAIN_LATER, "too much to replay at once"),
+        Err(AttachError::AtCapacity) => {
+            outbox.close(close::TRY_AGAIN_LATER, "the session has its most browsers");
+        }
+        Err(AttachError::Queue(_)) => {
+            outbox.close(close::TRY_AGAIN_LATER, "too much to replay at once");
+        }
     }
+    let mut allowance = TokenBucket::new(hub.config.limits.browser_input);
     let pinger = tokio::spawn(ping(outbox.clone(), hub.config.timers.browser_ping));
 
     loop {
@@ -106,12 +129,32 @@ async fn serve(hub: Arc<Hub>, ticket: AttachTicket, last_seq: Option<u64>, socke
         let message = tokio::select! {
             message = stream.next() => message,
             () = outbox.closed() => None,
+            () = outbox.drained() => {
+                if gateway.catch_up(&ticket.session_id, id) {
+                    request_snapshot(&hub, &gateway, &ticket.session_id, &outbox);
+                }
+                continue;
+            }
         };
         let Some(message) = message else { break };
-        last_active.store(hub.clock_ms(), Ordering::Relaxed);
         let verdict = match message {
             Ok(Message::Text(text)) => {
-                text_message(&hub, &gateway, &ticket, id, &outbox, text.as_str())
+                // Only what the browser sends counts as activity: its pongs are automatic.
+                last_active.store(hub.clock_ms(), Ordering::Relaxed);
+                if text.len() > MAX_TEXT_BYTES {
+                    Err((close::TOO_BIG, "text message over 1 MiB"))
+                } else if allowance.take(text.len() as f64) {
+                    text_message(&hub, &gateway, &ticket, id, &outbox, text.as_str())
+                } else {
+                    hub.metrics.input_limited();
+                    refuse(
+                        &outbox,
+                        error_code::RATE_LIMITED,
+                        "too much input: this message was dropped",
+                        None,
+                    );
+                    Ok(())
+                }
             }
             Ok(Message::Binary(_)) => Err((close::POLICY, "browsers send JSON text messages only")),
             Ok(Message::Close(_)) => break,
@@ -142,17 +185,13 @@ fn text_message(
     outbox: &Outbox,
     text: &str,
 ) -> Verdict {
-    if text.len() > MAX_TEXT_BYTES {
-        return Err((close::TOO_BIG, "text message over 1 MiB"));
-    }
     let refuse = |code: &str, message: &str, request_id: Option<String>| {
-        let error = HubMessage::error(code, message, request_id);
-        let _ = outbox.push(Message::Text(error.to_json().into()));
+        refuse(outbox, code, message, request_id);
         Ok(())
     };
     let message = match parse_browser_message(text) {
         Ok(message) => message,
-        Err(e) => return refuse("invalid_message", &e.to_string(), None),
+        Err(e) => return refuse(error_code::INVALID_MESSAGE, &e.to_string(), None),
     };
     let request_id = message.request_id().map(str::to_owned);
     if let BrowserMessage::Ping(ping) = &message {
@@ -160,19 +199,19 @@ fn text_message(
         return Ok(());
     }
     if message.session_id() != Some(ticket.session_id.as_str()) {
-        return refuse(
-            "wrong_session",
-            "this socket is attached to another session",
-            request_id,
-        );
+        return Err((close::POLICY, "this socket is attached to another session"));
     }
     if message.needs_write() {
         if !ticket.mode.can_write() {
-            return refuse("read_only", "this ticket is read-only", request_id);
+            return refuse(
+                error_code::READ_ONLY,
+                "this ticket is read-only",
+                request_id,
+            );
         }
         if !gateway.take_lease(&ticket.session_id, subscriber_id) {
             return refuse(
-                "writer_busy",
+                error_code::WRITER_BUSY,
                 "another browser is typing in this session; try again in 30 s",
                 request_id,
             );
@@ -187,6 +226,12 @@ fn text_message(
     )
 }
 
+/// Tells the browser why its message was not carried out (dropped if its queue is full).
+fn refuse(outbox: &Outbox, code: &str, message: &str, request_id: Option<String>) {
+    let error = HubMessage::error(code, message, request_id);
+    let _ = outbox.push(Message::Text(error.to_json().into()));
+}
+
 /// Sends a browser's command to the gateway; its ack and answer come back to `outbox`.
 fn forward(
     gateway: &Gateway,
@@ -195,13 +240,13 @@ fn forward(
 ) -> Result<(), (&'static str, &'static str, String)> {
     let request_id = command.request_id().to_owned();
     if !gateway.with_relay(|relay| relay.begin_for_browser(&command, outbox.clone())) {
-        return Err(("busy", "too many commands in flight", request_id));
+        return Err((error_code::BUSY, "too many commands in flight", request_id));
     }
     gateway
         .send(Message::Text(command.to_json().into()))
         .map_err(|_| {
             (
-                "gateway_offline",
+                error_code::GATEWAY_OFFLINE,
                 "the gateway is not connected",
                 request_id,
             )
@@ -215,8 +260,7 @@ fn request_snapshot(hub: &Hub, gateway: &Gateway, session_id: &str, outbox: &Out
         session_id: session_id.to_owned(),
     });
     if let Err((code, message, request_id)) = forward(gateway, command, outbox) {
-        let error = HubMessage::error(code, message, Some(request_id));
-        let _ = outbox.push(Message::Text(error.to_json().into()));
+        refuse(outbox, code, message, Some(request_id));
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::outbox::QueueLimits;
+use crate::{event_queue::QueueCaps, outbox::QueueLimits, rate::Rate, replay::REPLAY_BYTES};
 
 /// A hub's configuration.
 #[derive(Debug, Clone)]
@@ -17,6 +17,43 @@ pub struct HubConfig {
     pub browser_queue: QueueLimits,
     /// Each gateway socket's outbound queue.
     pub gateway_queue: QueueLimits,
+    /// How much state one peer may hold.
+    pub limits: Limits,
+}
+
+/// The hub's bounds on sockets and on what each peer may make it hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Sockets (gateways and browsers) open at once; an upgrade past it answers 503.
+    pub sockets: usize,
+    /// Sessions kept per gateway; output of another is dropped, an attach to another
+    /// answers 503.
+    pub sessions_per_gateway: usize,
+    /// Browsers attached to one session at once; one more answers 503.
+    pub browsers_per_session: usize,
+    /// What each browser may send, in bytes of messages per second with a burst; past it
+    /// the message is dropped and the browser told `rate_limited`.
+    pub browser_input: Rate,
+    /// Output kept per session for resumes.
+    pub replay_bytes: usize,
+    /// Each gateway's events on their way to the app.
+    pub event_queue: QueueCaps,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            sockets: 50_000,
+            sessions_per_gateway: 64,
+            browsers_per_session: 256,
+            browser_input: Rate {
+                per_second: 128.0 * 1024.0,
+                burst: 512.0 * 1024.0,
+            },
+            replay_bytes: REPLAY_BYTES,
+            event_queue: QueueCaps::default(),
+        }
+    }
 }
 
 /// The hub's clocks.
@@ -24,7 +61,7 @@ pub struct HubConfig {
 pub struct Timers {
     /// How long a dropped gateway may take to come back before it is recorded offline.
     pub gateway_grace: Duration,
-    /// A browser silent this long (no message, no pong) is closed.
+    /// A browser that sends nothing this long is closed (WebSocket pongs do not count).
     pub browser_idle: Duration,
     /// How often idle browsers and stale relay entries are swept.
     pub idle_sweep: Duration,
@@ -40,6 +77,11 @@ pub struct Timers {
     pub auth_cache: Duration,
     /// How long events wait to be batched to the app.
     pub event_flush: Duration,
+    /// How long a session's output stays after `session.ended`, for its browsers to get the
+    /// tail; then they are closed (4002) and its state freed.
+    pub session_linger: Duration,
+    /// How long a session with no browser keeps its replay window.
+    pub session_idle: Duration,
 }
 
 impl Default for Timers {
@@ -54,6 +96,8 @@ impl Default for Timers {
             relay_memory: Duration::from_secs(600),
             auth_cache: Duration::from_secs(60),
             event_flush: Duration::from_millis(200),
+            session_linger: Duration::from_secs(60),
+            session_idle: Duration::from_secs(600),
         }
     }
 }
@@ -75,6 +119,7 @@ impl HubConfig {
                 bytes: 16 * 1024 * 1024,
                 write_timeout: Duration::from_secs(10),
             },
+            limits: Limits::default(),
         }
     }
 }

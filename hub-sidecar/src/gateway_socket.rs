@@ -15,7 +15,10 @@ use axum::{
 use bytes::Bytes;
 use chatcode_core::{
     hub_events::HubEvent,
-    protocol::{Event, Incoming, MAX_TEXT_BYTES, frame, is_valid_gateway_id, parse_event},
+    protocol::{
+        Command, Event, Incoming, MAX_TEXT_BYTES, SnapshotRequest, frame, is_valid_gateway_id,
+        parse_event,
+    },
     time::now_ms,
     token::parse_bearer,
 };
@@ -23,11 +26,14 @@ use futures::StreamExt;
 
 use crate::{
     errors::HubError,
+    event_queue::{Offered, Source},
     gateway::Gateway,
     hub::Hub,
     outbox::{Outbox, close, spawn_writer},
-    relay::raw_json,
 };
+
+/// Bytes tungstenite reads at a time from a gateway.
+const GATEWAY_READ_BUFFER: usize = 32 * 1024;
 
 /// Authenticates the gateway, then upgrades.
 pub async fn connect(
@@ -52,12 +58,19 @@ pub async fn connect(
             return HubError::Unavailable("the app cannot be reached").into_response();
         }
     };
+    let Some(permit) = hub.socket_permit() else {
+        return HubError::Unavailable("the hub is at its socket limit").into_response();
+    };
     let gateway_id = gateway_id.to_owned();
     upgrade
         .max_message_size(MAX_TEXT_BYTES + 64 * 1024)
+        // Two of the gateway's 16 KiB frames a read: tungstenite's 128 KiB default is
+        // zero-filled per socket on the first read, which idle gateways pay for.
+        .read_buffer_size(GATEWAY_READ_BUFFER)
         .on_upgrade(move |socket| async move {
             let gateway = hub.gateway(&gateway_id);
             serve(hub, gateway, owner, socket).await;
+            drop(permit);
         })
 }
 
@@ -80,9 +93,17 @@ async fn serve(
     hub.metrics.gateways(1);
     tracing::info!(gateway_id = %gateway.id, "gateway connected");
     if linked.record_connected {
-        hub.recorder
-            .record(&gateway.id, HubEvent::Connected { at: now_ms() })
-            .await;
+        let connected = HubEvent::Connected { at: now_ms() };
+        hub.recorder.record(&gateway, connected, Source::Hub);
+    }
+    // Browsers that waited (or watched through the drop) get a snapshot, whatever the
+    // gateway's greeting holds.
+    for session_id in linked.watched {
+        let ask = Command::SessionSnapshot(SnapshotRequest {
+            request_id: hub.request_id(),
+            session_id,
+        });
+        let _ = outbox.push(Message::Text(ask.to_json().into()));
     }
 
     loop {
@@ -95,7 +116,7 @@ async fn serve(
         let verdict = match message {
             Ok(Message::Text(text)) => {
                 hub.metrics.received(text.len());
-                text_frame(&hub, &gateway, text.as_str()).await
+                text_frame(&hub, &gateway, text.as_str())
             }
             Ok(Message::Binary(bytes)) => {
                 hub.metrics.received(bytes.len());
@@ -129,9 +150,8 @@ fn closed(hub: Arc<Hub>, gateway: Arc<Gateway>, conn_id: u64, outbox: &Outbox) {
     tokio::spawn(async move {
         tokio::time::sleep(hub.config.timers.gateway_grace).await;
         if gateway.grace_over(epoch) {
-            hub.recorder
-                .record(&gateway.id, HubEvent::Disconnected { at: gone_at })
-                .await;
+            let gone = HubEvent::Disconnected { at: gone_at };
+            hub.recorder.record(&gateway, gone, Source::Hub);
         }
     });
 }
@@ -151,7 +171,7 @@ fn binary_frame(gateway: &Gateway, bytes: Bytes) -> Verdict {
     Ok(())
 }
 
-async fn text_frame(hub: &Hub, gateway: &Gateway, text: &str) -> Verdict {
+fn text_frame(hub: &Hub, gateway: &Arc<Gateway>, text: &str) -> Verdict {
     if text.len() > MAX_TEXT_BYTES {
         return Err((close::TOO_BIG, "text frame over 1 MiB"));
     }
@@ -162,45 +182,42 @@ async fn text_frame(hub: &Hub, gateway: &Gateway, text: &str) -> Verdict {
             return Ok(());
         }
         Err(e) => {
+            hub.metrics.invalid_event();
             tracing::warn!(gateway_id = %gateway.id, "ignoring an invalid event: {e}");
             return Ok(());
         }
     };
-    // The app keeps events as the gateway sent them; only those it records are re-read.
-    let recorded = || HubEvent::Gateway {
-        at: now_ms(),
-        event: raw_json(text),
+    // Recorded as parsed: within the protocol's limits, without fields the app ignores.
+    let record = || {
+        let recorded = HubEvent::Gateway {
+            at: now_ms(),
+            event: serde_json::to_value(&event).unwrap_or_default(),
+        };
+        hub.recorder.record(gateway, recorded, Source::Gateway)
     };
-    match &event {
+    let offered = match &event {
         Event::GatewayHello(hello) if hello.gateway_id != gateway.id => {
             return Err((close::POLICY, "gateway.hello names another gateway"));
         }
+        Event::GatewayHealth(health) if health.gateway_id != gateway.id => {
+            hub.metrics.invalid_event();
+            tracing::warn!(gateway_id = %gateway.id, "ignoring a health report of another gateway");
+            return Ok(());
+        }
         Event::GatewayHello(_)
+        | Event::GatewayHealth(_)
         | Event::SessionStarted(_)
         | Event::SessionEnded(_)
-        | Event::SessionError(_) => hub.recorder.record(&gateway.id, recorded()).await,
-        Event::GatewayHealth(_) => hub.recorder.offer(&gateway.id, recorded()),
-        _ => {}
+        | Event::SessionError(_) => record(),
+        _ => Offered::default(),
+    };
+    if let Event::SessionEnded(ended) = &event {
+        gateway.session_ended(&ended.session_id);
     }
-    route(gateway, &event, text);
+    gateway.route(&event, text);
+    if offered.flooding {
+        hub.metrics.flooder_closed();
+        return Err((close::POLICY, "events past the gateway's cap"));
+    }
     Ok(())
-}
-
-/// Sends an event where it belongs: to the browser that asked for it, else (acks aside) to
-/// the browsers of its session, or of every session for the gateway's hello and health.
-/// Relays take theirs on the way.
-fn route(gateway: &Gateway, event: &Event, text: &str) {
-    if let Some(browser) = gateway.with_relay(|relay| relay.deliver(event, text)) {
-        let _ = browser.push(Message::Text(text.into()));
-        return;
-    }
-    match event {
-        Event::Ack(_) => {}
-        Event::GatewayHello(_) | Event::GatewayHealth(_) => gateway.broadcast_all(text),
-        _ => {
-            if let Some(session_id) = event.session_id() {
-                gateway.broadcast(session_id, text);
-            }
-        }
-    }
 }

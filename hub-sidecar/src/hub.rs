@@ -10,8 +10,13 @@ use std::{
     time::Instant,
 };
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+
+use chatcode_core::ticket::AttachTicket;
+
 use crate::{
     app::AppClient, config::HubConfig, gateway::Gateway, metrics::Metrics, recorder::Recorder,
+    revoke::Revoked,
 };
 
 /// Shared by every handler and task.
@@ -20,11 +25,15 @@ pub struct Hub {
     pub config: HubConfig,
     /// The app's internal routes.
     pub app: Arc<AppClient>,
-    /// Batches events to the app.
+    /// Delivers each gateway's events to the app.
     pub recorder: Recorder,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     gateways: Mutex<HashMap<String, Arc<Gateway>>>,
+    sockets: Arc<Semaphore>,
+    revoked: Mutex<Revoked>,
+    /// Set once the app has heard this hub started; events wait for it.
+    pub(crate) app_ready: watch::Sender<bool>,
     ids: AtomicU64,
     started: Instant,
 }
@@ -37,13 +46,24 @@ impl Hub {
             &config.hub_secret,
             config.timers.auth_cache,
         ));
-        let recorder = Recorder::spawn(app.clone(), config.timers.event_flush);
+        let metrics = Arc::new(Metrics::default());
+        let (app_ready, ready) = watch::channel(false);
+        let recorder = Recorder::new(
+            app.clone(),
+            metrics.clone(),
+            config.timers.event_flush,
+            ready,
+        );
+        let sockets = Arc::new(Semaphore::new(config.limits.sockets));
         Arc::new(Self {
             config,
             app,
             recorder,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             gateways: Mutex::new(HashMap::new()),
+            sockets,
+            revoked: Mutex::new(Revoked::default()),
+            app_ready,
             ids: AtomicU64::new(1),
             started: Instant::now(),
         })
@@ -57,7 +77,7 @@ impl Hub {
     pub fn gateway(&self, id: &str) -> Arc<Gateway> {
         self.lock()
             .entry(id.to_owned())
-            .or_insert_with(|| Arc::new(Gateway::new(id, self.metrics.clone())))
+            .or_insert_with(|| Arc::new(Gateway::new(id, self.config.limits, self.metrics.clone())))
             .clone()
     }
 
@@ -74,6 +94,26 @@ impl Hub {
     /// Forgets gateways nothing refers to any more.
     pub fn forget_unused(&self) {
         self.lock().retain(|_, g| !g.is_unused());
+    }
+
+    /// A place for one more socket, held until the socket ends; `None` (and counted) at the
+    /// cap.
+    pub fn socket_permit(&self) -> Option<OwnedSemaphorePermit> {
+        let permit = self.sockets.clone().try_acquire_owned().ok();
+        if permit.is_none() {
+            self.metrics.socket_refused();
+        }
+        permit
+    }
+
+    /// Runs `f` on the recent revocations.
+    pub fn with_revoked<T>(&self, f: impl FnOnce(&mut Revoked) -> T) -> T {
+        f(&mut self.revoked.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether `ticket` names a sign-in, VPS or session revoked since it was issued.
+    pub fn is_revoked(&self, ticket: &AttachTicket) -> bool {
+        self.with_revoked(|revoked| revoked.refuses(ticket, std::time::Instant::now()))
     }
 
     /// A fresh id for a socket or a browser.

@@ -3,23 +3,43 @@
 //! resume, and relays the app's commands to gateways.
 //!
 //! The hub owns no database: it asks the app through its internal routes (gateway auth,
-//! events, sweep) and keeps only live state in memory.
+//! events, sweep) and keeps only live state in memory, all of it bounded ([`Limits`]).
+//!
+//! # Tasks and queues
+//!
+//! ```text
+//! gateway socket task ─ frames, events: Gateway lock, push ─▶ browser Outbox ─▶ browser writer
+//!   │                  ─ queue_event (bounded EventQueue) ──▶ delivery task ──HTTP──▶ app
+//!   └ link: snapshot asks ─ push ─▶ gateway Outbox ─▶ gateway writer
+//! browser socket task ─ commands: push ─▶ gateway Outbox; drained (Notify) ◀─ browser writer
+//! relay route ─ push ─▶ gateway Outbox; answer ◀─ watch ─ gateway socket task
+//! timers: housekeeping; app sweep (its first call opens app_ready ─ watch ─▶ delivery tasks)
+//! ```
+//!
+//! Every push is non-blocking (a full queue is the producer's decision, never a wait), writers
+//! push to nobody, and delivery tasks only wait on the app: no cycle of waits, and nothing a
+//! socket's read loop does waits on another peer or on the app.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod app;
 mod browser_socket;
+pub mod cli;
 mod commands;
 pub mod config;
 mod errors;
+mod event_queue;
 mod gateway;
 mod gateway_socket;
 pub mod hub;
 pub mod metrics;
 pub mod outbox;
+mod rate;
 mod recorder;
 mod relay;
 pub mod replay;
+mod revoke;
+mod session_hub;
 mod timers;
 pub mod tls;
 
@@ -35,8 +55,10 @@ use axum::{
 use serde_json::json;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
-pub use config::{HubConfig, Timers};
+pub use config::{HubConfig, Limits, Timers};
+pub use event_queue::QueueCaps;
 pub use hub::Hub;
+pub use rate::Rate;
 
 /// The hub's routes.
 pub fn router(hub: Arc<Hub>) -> Router {
@@ -44,6 +66,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/gw/connect", get(gateway_socket::connect))
         .route("/vps/{id}/terminal", get(browser_socket::attach))
         .route("/internal/gateways/{id}/commands", post(commands::relay))
+        .route("/internal/revoke", post(revoke::revoke))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(hub)
@@ -53,7 +76,10 @@ async fn healthz(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
     let gateways = hub.all();
     let connected = gateways.iter().filter(|g| g.is_connected()).count();
     let browsers: usize = gateways.iter().map(|g| g.browser_count()).sum();
-    Json(json!({ "status": "ok", "gateways": connected, "browsers": browsers }))
+    let sessions: usize = gateways.iter().map(|g| g.session_count()).sum();
+    Json(json!({
+        "status": "ok", "gateways": connected, "browsers": browsers, "sessions": sessions,
+    }))
 }
 
 async fn metrics(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
@@ -78,6 +104,12 @@ impl Serving {
     /// upgrades included).
     pub fn router(&self) -> Router {
         router(self.hub.clone())
+    }
+
+    /// Resolves once the app has heard this hub started (before that, events wait).
+    pub async fn app_ready(&self) {
+        let mut ready = self.hub.app_ready.subscribe();
+        let _ = ready.wait_for(|ready| *ready).await;
     }
 
     /// Closes every socket with 1001 (gateways reconnect elsewhere), waits for their close

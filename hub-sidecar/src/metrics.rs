@@ -6,6 +6,8 @@ use std::{
     time::Duration,
 };
 
+use crate::event_queue::Offered;
+
 /// Upper bounds (seconds) of the relay latency histogram's buckets.
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 10.0];
 
@@ -19,6 +21,18 @@ pub struct Metrics {
     messages_out: AtomicU64,
     bytes_out: AtomicU64,
     evictions: AtomicU64,
+    invalid_events: AtomicU64,
+    events_recorded: AtomicU64,
+    events_coalesced: AtomicU64,
+    events_dropped_full: AtomicU64,
+    events_refused: AtomicU64,
+    app_errors: AtomicU64,
+    flooders_closed: AtomicU64,
+    frames_dropped: AtomicU64,
+    sockets_refused: AtomicU64,
+    inputs_limited: AtomicU64,
+    catch_ups: AtomicU64,
+    gaps: AtomicU64,
     relay_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     relay_count: AtomicU64,
     relay_micros: AtomicU64,
@@ -56,6 +70,67 @@ impl Metrics {
     /// A browser was closed for not keeping up.
     pub fn evicted(&self) {
         self.evictions.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A gateway sent an event that breaks the protocol's limits; it was ignored.
+    pub fn invalid_event(&self) {
+        self.invalid_events.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What the recorder did with an offered event.
+    pub fn events_offered(&self, offered: &Offered) {
+        if offered.coalesced {
+            self.events_coalesced.fetch_add(1, Ordering::Relaxed);
+        }
+        self.events_dropped_full
+            .fetch_add(offered.dropped_health, Ordering::Relaxed);
+    }
+
+    /// The app recorded `count` events.
+    pub fn events_recorded(&self, count: usize) {
+        self.events_recorded
+            .fetch_add(count as u64, Ordering::Relaxed);
+    }
+
+    /// The app refused a batch of `count` events (a 4xx): they are dropped.
+    pub fn events_refused(&self, count: usize) {
+        self.events_refused
+            .fetch_add(count as u64, Ordering::Relaxed);
+    }
+
+    /// A call to the app failed (no answer, 5xx); it is retried.
+    pub fn app_error(&self) {
+        self.app_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A gateway was closed for sending events past its cap.
+    pub fn flooder_closed(&self) {
+        self.flooders_closed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An output frame of a session past its gateway's session cap was dropped.
+    pub fn frame_dropped(&self) {
+        self.frames_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An upgrade was refused (503) at the socket cap.
+    pub fn socket_refused(&self) {
+        self.sockets_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A browser message was dropped for going past the browser's input rate.
+    pub fn input_limited(&self) {
+        self.inputs_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A browser's queue was half full: it catches up from the replay window as it drains.
+    pub fn caught_up_later(&self) {
+        self.catch_ups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A browser was sent a `gap` (its frames were gone from the replay window).
+    pub fn gap(&self) {
+        self.gaps.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A relayed command was answered after `took`.
@@ -120,8 +195,80 @@ impl Metrics {
         line(
             "chatcode_hub_evictions_total",
             "counter",
-            "Browsers closed for falling behind.",
+            "Browsers closed for falling behind (a JSON message did not fit, or a write stalled).",
             load(&self.evictions),
+        );
+        line(
+            "chatcode_hub_gateway_events_invalid_total",
+            "counter",
+            "Gateway events ignored for breaking the protocol's limits.",
+            load(&self.invalid_events),
+        );
+        line(
+            "chatcode_hub_events_recorded_total",
+            "counter",
+            "Gateway and connection events the app recorded.",
+            load(&self.events_recorded),
+        );
+        line(
+            "chatcode_hub_events_coalesced_total",
+            "counter",
+            "Health reports replaced by a newer one before they were recorded.",
+            load(&self.events_coalesced),
+        );
+        line(
+            "chatcode_hub_events_dropped_total",
+            "counter",
+            "Health reports dropped because their gateway's event queue was full.",
+            load(&self.events_dropped_full),
+        );
+        line(
+            "chatcode_hub_events_refused_total",
+            "counter",
+            "Events in batches the app refused (HTTP 4xx): never recorded.",
+            load(&self.events_refused),
+        );
+        line(
+            "chatcode_hub_app_errors_total",
+            "counter",
+            "Calls to the app that failed and were retried.",
+            load(&self.app_errors),
+        );
+        line(
+            "chatcode_hub_gateways_flooding_closed_total",
+            "counter",
+            "Gateway sockets closed (1008) for sending events past their cap.",
+            load(&self.flooders_closed),
+        );
+        line(
+            "chatcode_hub_frames_dropped_total",
+            "counter",
+            "Output frames dropped: their session was past the gateway's session cap.",
+            load(&self.frames_dropped),
+        );
+        line(
+            "chatcode_hub_sockets_refused_total",
+            "counter",
+            "WebSocket upgrades refused (503) at the socket cap.",
+            load(&self.sockets_refused),
+        );
+        line(
+            "chatcode_hub_browser_messages_limited_total",
+            "counter",
+            "Browser messages dropped for going past the browser's input rate.",
+            load(&self.inputs_limited),
+        );
+        line(
+            "chatcode_hub_browser_catch_ups_total",
+            "counter",
+            "Times a browser fell half a queue behind and caught up from the replay window.",
+            load(&self.catch_ups),
+        );
+        line(
+            "chatcode_hub_browser_gaps_total",
+            "counter",
+            "Gaps sent to browsers (frames gone from the replay window; a snapshot follows).",
+            load(&self.gaps),
         );
         let name = "chatcode_hub_relay_seconds";
         let _ = writeln!(

@@ -1,39 +1,28 @@
 //! One writer task per socket, fed by a bounded queue with a byte budget, so whoever produces
 //! messages never waits on a slow peer: a push either fits or fails at once, and the producer
-//! decides (a browser that cannot keep up is closed; it resumes with `last_seq`).
+//! decides. Output to a browser stops at half the queue ([`Outbox::below_watermark`]) and
+//! resumes from the replay window when the writer wakes it ([`Outbox::drained`]), so the other
+//! half always has room for its JSON messages.
 
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
 };
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, stream::SplitSink};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::metrics::Metrics;
 
 /// Most bytes written between two flushes.
 const MAX_BATCH_BYTES: usize = 256 * 1024;
 
-/// WebSocket close codes the hub uses.
-pub mod close {
-    /// Normal closure (idle browser).
-    pub const NORMAL: u16 = 1000;
-    /// The hub is shutting down: reconnect (elsewhere).
-    pub const GOING_AWAY: u16 = 1001;
-    /// Malformed frame or a message that breaks the protocol's rules.
-    pub const POLICY: u16 = 1008;
-    /// A message over the size limit.
-    pub const TOO_BIG: u16 = 1009;
-    /// The peer cannot keep up: reconnect and resume.
-    pub const TRY_AGAIN_LATER: u16 = 1013;
-    /// A newer connection of the same gateway replaced this one.
-    pub const REPLACED: u16 = 4000;
-}
+/// WebSocket close codes the hub uses (named in the core crate, for the clients too).
+pub use chatcode_core::protocol::close;
 
 /// How a socket's queue is sized.
 #[derive(Debug, Clone, Copy)]
@@ -55,12 +44,44 @@ pub enum PushError {
     Closed,
 }
 
+/// How full a queue is, shared by its producers and its writer.
+#[derive(Debug)]
+struct Level {
+    bytes: AtomicUsize,
+    messages: AtomicUsize,
+    limits: QueueLimits,
+    /// Someone waits for the queue to drain below half.
+    wake: AtomicBool,
+    drained: Notify,
+}
+
+impl Level {
+    fn below_watermark(&self) -> bool {
+        self.bytes.load(Ordering::Acquire) * 2 < self.limits.bytes
+            && self.messages.load(Ordering::Acquire) * 2 < self.limits.messages
+    }
+
+    /// Wakes the waiter once the queue is below half (whichever side sees both first).
+    fn wake_if_drained(&self) {
+        if self.wake.load(Ordering::Acquire)
+            && self.below_watermark()
+            && self.wake.swap(false, Ordering::AcqRel)
+        {
+            self.drained.notify_one();
+        }
+    }
+
+    fn taken(&self, messages: usize, bytes: usize) {
+        self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+        self.messages.fetch_sub(messages, Ordering::AcqRel);
+    }
+}
+
 /// The sending side of a socket.
 #[derive(Clone, Debug)]
 pub struct Outbox {
     tx: mpsc::Sender<Message>,
-    queued: Arc<AtomicUsize>,
-    byte_limit: usize,
+    level: Arc<Level>,
     close_tx: Arc<watch::Sender<Option<(u16, String)>>>,
 }
 
@@ -68,18 +89,40 @@ impl Outbox {
     /// Queues `message` if it fits.
     pub fn push(&self, message: Message) -> Result<(), PushError> {
         let len = message_len(&message);
-        let before = self.queued.fetch_add(len, Ordering::AcqRel);
-        if before + len > self.byte_limit && before > 0 {
-            self.queued.fetch_sub(len, Ordering::AcqRel);
+        let before = self.level.bytes.fetch_add(len, Ordering::AcqRel);
+        if before + len > self.level.limits.bytes && before > 0 {
+            self.level.bytes.fetch_sub(len, Ordering::AcqRel);
             return Err(PushError::Full);
         }
+        self.level.messages.fetch_add(1, Ordering::AcqRel);
         self.tx.try_send(message).map_err(|e| {
-            self.queued.fetch_sub(len, Ordering::AcqRel);
+            self.level.taken(1, len);
             match e {
                 mpsc::error::TrySendError::Full(_) => PushError::Full,
                 mpsc::error::TrySendError::Closed(_) => PushError::Closed,
             }
         })
+    }
+
+    /// Whether the queue is under half its messages and bytes: room for output.
+    pub fn below_watermark(&self) -> bool {
+        self.level.below_watermark()
+    }
+
+    /// Makes [`Outbox::drained`] resolve once the queue is below half (at once if it is).
+    pub fn wake_when_drained(&self) {
+        self.level.wake.store(true, Ordering::Release);
+        self.level.wake_if_drained();
+    }
+
+    /// Resolves after [`Outbox::wake_when_drained`] once the queue is below half.
+    pub async fn drained(&self) {
+        self.level.drained.notified().await;
+    }
+
+    /// Whether `other` feeds the same socket.
+    pub fn same(&self, other: &Outbox) -> bool {
+        self.tx.same_channel(&other.tx)
     }
 
     /// Asks the writer to close the socket with `code` and `reason` (after nothing else).
@@ -113,19 +156,17 @@ pub fn spawn_writer(
 ) -> Outbox {
     let (tx, rx) = mpsc::channel(limits.messages);
     let (close_tx, close_rx) = watch::channel(None);
-    let queued = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(write(
-        sink,
-        rx,
-        close_rx,
-        queued.clone(),
-        limits.write_timeout,
-        metrics,
-    ));
+    let level = Arc::new(Level {
+        bytes: AtomicUsize::new(0),
+        messages: AtomicUsize::new(0),
+        limits,
+        wake: AtomicBool::new(false),
+        drained: Notify::new(),
+    });
+    tokio::spawn(write(sink, rx, close_rx, level.clone(), metrics));
     Outbox {
         tx,
-        queued,
-        byte_limit: limits.bytes,
+        level,
         close_tx: Arc::new(close_tx),
     }
 }
@@ -134,10 +175,10 @@ async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut rx: mpsc::Receiver<Message>,
     mut close_rx: watch::Receiver<Option<(u16, String)>>,
-    queued: Arc<AtomicUsize>,
-    write_timeout: Duration,
+    level: Arc<Level>,
     metrics: Arc<Metrics>,
 ) {
+    let write_timeout = level.limits.write_timeout;
     loop {
         let message = tokio::select! {
             biased;
@@ -160,8 +201,8 @@ async fn write(
                 Err(_) => break,
             }
         }
-        queued.fetch_sub(batch_bytes, Ordering::AcqRel);
         let count = batch.len();
+        level.taken(count, batch_bytes);
         let write = async {
             for message in batch {
                 sink.feed(message).await?;
@@ -174,7 +215,10 @@ async fn write(
             sent = tokio::time::timeout(write_timeout, write) => sent,
         };
         match sent {
-            Ok(Ok(())) => metrics.sent(count, batch_bytes),
+            Ok(Ok(())) => {
+                metrics.sent(count, batch_bytes);
+                level.wake_if_drained();
+            }
             Ok(Err(_)) => break,
             Err(_) => {
                 // The peer stopped reading: it counts as evicted, and may resume.

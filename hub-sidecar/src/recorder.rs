@@ -1,139 +1,113 @@
-//! Sends gateway and connection events to the app in batches: one task collects them for a
-//! short while, keeps only the newest `gateway.health` of each gateway, and posts one batch
-//! per gateway, so a health storm is not a write storm.
+//! Delivers each gateway's queued events to the app (`POST /internal/gateways/:id/events`).
+//!
+//! Recording never waits: a socket's read loop only pushes onto its gateway's own queue
+//! ([`crate::event_queue`]). One task per gateway with something queued drains it in batches,
+//! in order, after a short batching window; a failed post is retried with back-off until the
+//! app takes it (a batch the app refuses outright is dropped and counted). A few posts run at
+//! once across all gateways, so a slow app slows only the recording. Nothing is posted before
+//! the app has heard the hub started ([`crate::timers`]), so no connection this hub records
+//! is undone by that.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use chatcode_core::hub_events::{EventBatch, HubEvent, MAX_BATCH_EVENTS};
-use tokio::sync::mpsc;
+use chatcode_core::hub_events::HubEvent;
+use tokio::sync::{Semaphore, watch};
 
-use crate::app::AppClient;
+use crate::{
+    app::{AppClient, AppError},
+    event_queue::{Offered, Source},
+    gateway::Gateway,
+    metrics::Metrics,
+};
 
-/// Events waiting to be recorded, at most.
-const QUEUE: usize = 65_536;
-/// Attempts to deliver one batch.
-const ATTEMPTS: u32 = 3;
+/// Posts to the app in flight at once, over all gateways.
+const CONCURRENT_POSTS: usize = 16;
+/// First wait after a failed post; it doubles up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// Longest wait between two tries of the same batch.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// The sending side of the recorder.
+/// Records events; cheap to clone.
 #[derive(Clone)]
 pub struct Recorder {
-    tx: mpsc::Sender<(String, HubEvent)>,
+    app: Arc<AppClient>,
+    metrics: Arc<Metrics>,
+    posts: Arc<Semaphore>,
+    flush_after: Duration,
+    /// True once the app knows this hub started.
+    app_ready: watch::Receiver<bool>,
 }
 
 impl Recorder {
-    /// Starts the recorder task.
-    pub fn spawn(app: Arc<AppClient>, flush_after: Duration) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(app, rx, flush_after));
-        Self { tx }
-    }
-
-    /// Queues an event that must not be lost (waits for room).
-    pub async fn record(&self, gateway_id: &str, event: HubEvent) {
-        if self.tx.send((gateway_id.to_owned(), event)).await.is_err() {
-            tracing::warn!(gateway_id, "event recorder has stopped");
+    /// A recorder posting to `app` once `app_ready`, batching for `flush_after`.
+    pub fn new(
+        app: Arc<AppClient>,
+        metrics: Arc<Metrics>,
+        flush_after: Duration,
+        app_ready: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            app,
+            metrics,
+            posts: Arc::new(Semaphore::new(CONCURRENT_POSTS)),
+            flush_after,
+            app_ready,
         }
     }
 
-    /// Queues an event that may be dropped under pressure (health reports).
-    pub fn offer(&self, gateway_id: &str, event: HubEvent) {
-        if self.tx.try_send((gateway_id.to_owned(), event)).is_err() {
-            tracing::debug!(
-                gateway_id,
-                "event recorder is full: dropping a health report"
-            );
+    /// Queues `event` of `gateway` without waiting, and starts its delivery if none is
+    /// running. The caller closes the gateway's socket when [`Offered::flooding`].
+    pub fn record(&self, gateway: &Arc<Gateway>, event: HubEvent, source: Source) -> Offered {
+        let (offered, start) = gateway.queue_event(&event, source);
+        self.metrics.events_offered(&offered);
+        if start {
+            tokio::spawn(self.clone().deliver(gateway.clone()));
+        }
+        offered
+    }
+
+    /// Drains `gateway`'s queue, then ends (the queue says so under its lock, so an event
+    /// queued meanwhile starts a new task).
+    async fn deliver(mut self, gateway: Arc<Gateway>) {
+        tokio::time::sleep(self.flush_after).await;
+        if self.app_ready.wait_for(|ready| *ready).await.is_err() {
+            return;
+        }
+        while let Some((body, count)) = gateway.take_batch() {
+            self.post(&gateway.id, body, count).await;
         }
     }
-}
 
-async fn run(
-    app: Arc<AppClient>,
-    mut rx: mpsc::Receiver<(String, HubEvent)>,
-    flush_after: Duration,
-) {
-    while let Some(first) = rx.recv().await {
-        let mut pending = vec![first];
-        let deadline = tokio::time::Instant::now() + flush_after;
-        while pending.len() < MAX_BATCH_EVENTS {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(event)) => pending.push(event),
-                Ok(None) | Err(_) => break,
+    /// Posts one batch until the app takes or refuses it.
+    async fn post(&self, gateway_id: &str, body: Vec<u8>, count: usize) {
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let outcome = match self.posts.acquire().await {
+                Ok(_permit) => self.app.record(gateway_id, body.clone()).await,
+                Err(_) => return,
+            };
+            match outcome {
+                Ok(()) => {
+                    self.metrics.events_recorded(count);
+                    return;
+                }
+                Err(AppError::Status(status)) if is_refusal(status) => {
+                    tracing::error!(gateway_id, status, events = count, "the app refused events");
+                    self.metrics.events_refused(count);
+                    return;
+                }
+                Err(e) => {
+                    self.metrics.app_error();
+                    tracing::warn!(gateway_id, "recording events failed: {e}; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
             }
         }
-        for (gateway_id, events) in group(pending) {
-            deliver(&app, &gateway_id, EventBatch { events }).await;
-        }
     }
 }
 
-/// Groups events by gateway, in order, keeping only each gateway's newest health report.
-fn group(events: Vec<(String, HubEvent)>) -> BTreeMap<String, Vec<HubEvent>> {
-    let mut grouped: BTreeMap<String, Vec<HubEvent>> = BTreeMap::new();
-    for (gateway_id, event) in events {
-        let list = grouped.entry(gateway_id).or_default();
-        if is_health(&event) {
-            list.retain(|e| !is_health(e));
-        }
-        list.push(event);
-    }
-    grouped
-}
-
-fn is_health(event: &HubEvent) -> bool {
-    matches!(event, HubEvent::Gateway { event, .. } if event["type"] == "gateway.health")
-}
-
-async fn deliver(app: &AppClient, gateway_id: &str, batch: EventBatch) {
-    for attempt in 1..=ATTEMPTS {
-        match app.record(gateway_id, &batch).await {
-            Ok(()) => return,
-            Err(e) if attempt < ATTEMPTS => {
-                tracing::warn!(
-                    gateway_id,
-                    attempt,
-                    "recording events failed: {e}; retrying"
-                );
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-            }
-            Err(e) => tracing::error!(
-                gateway_id,
-                events = batch.events.len(),
-                "recording events failed: {e}; dropped"
-            ),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn health(at: i64) -> HubEvent {
-        HubEvent::Gateway {
-            at,
-            event: json!({"type": "gateway.health"}),
-        }
-    }
-
-    #[test]
-    fn keeps_only_the_newest_health_per_gateway() {
-        let grouped = group(vec![
-            ("a".into(), HubEvent::Connected { at: 1 }),
-            ("a".into(), health(2)),
-            ("b".into(), health(3)),
-            ("a".into(), health(4)),
-            ("a".into(), HubEvent::Disconnected { at: 5 }),
-        ]);
-        assert_eq!(
-            grouped["a"],
-            vec![
-                HubEvent::Connected { at: 1 },
-                health(4),
-                HubEvent::Disconnected { at: 5 }
-            ]
-        );
-        assert_eq!(grouped["b"], vec![health(3)]);
-    }
+/// A 4xx that trying again will not change (the gateway is gone, the batch is malformed).
+pub fn is_refusal(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 408 | 429)
 }

@@ -12,18 +12,6 @@ use bytes::Bytes;
 /// Output kept per session, at least (the last frame may push it slightly over).
 pub const REPLAY_BYTES: usize = 2 * 1024 * 1024;
 
-/// What a reconnecting browser gets from the buffer.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Resume {
-    /// Every frame after the browser's `last_seq`, in order (possibly none).
-    Frames(Vec<Bytes>),
-    /// The frames after `last_seq` are gone; `next` is the first seq the buffer can give.
-    Gap {
-        /// The first seq still known (or that will arrive next).
-        next: u64,
-    },
-}
-
 /// The replay window of one session.
 #[derive(Debug)]
 pub struct ReplayBuffer {
@@ -32,6 +20,8 @@ pub struct ReplayBuffer {
     capacity: usize,
     /// The seq of the newest frame seen, kept when the buffer is empty.
     last_seq: Option<u64>,
+    /// The first seq of the current run: a browser resumes only from a frame it got in it.
+    run_start: u64,
 }
 
 impl Default for ReplayBuffer {
@@ -48,6 +38,7 @@ impl ReplayBuffer {
             bytes: 0,
             capacity,
             last_seq: None,
+            run_start: 0,
         }
     }
 
@@ -58,8 +49,11 @@ impl ReplayBuffer {
             Some(last) if seq == last => return false,
             Some(last) if seq == last.wrapping_add(1) => {}
             // A jump forward or a restart: the run is broken, start a new one.
-            Some(_) => self.clear(),
-            None => {}
+            Some(_) => {
+                self.clear();
+                self.run_start = seq;
+            }
+            None => self.run_start = seq,
         }
         self.bytes += frame.len();
         self.frames.push_back((seq, frame));
@@ -72,32 +66,27 @@ impl ReplayBuffer {
         true
     }
 
-    /// The frames after `last_seq`, or a gap if some of them are no longer here.
-    pub fn after(&self, last_seq: u64) -> Resume {
+    /// The frames from seq `first` on, in order (none when `first` is the next to come); or,
+    /// when some of them are no longer here (or were never sent), `Err` with the first seq the
+    /// browser will get live: the newest kept plus one (0 if none was ever seen).
+    pub fn frames_from(&self, first: u64) -> Result<impl Iterator<Item = (u64, &Bytes)> + '_, u64> {
         let Some(newest) = self.last_seq else {
-            return Resume::Gap { next: 0 };
+            return Err(0);
         };
-        if last_seq >= newest {
-            return if last_seq == newest {
-                Resume::Frames(Vec::new())
-            } else {
-                // The browser claims frames never sent: it belongs to an older run.
-                Resume::Gap {
-                    next: newest.wrapping_add(1),
-                }
-            };
+        let next = newest.wrapping_add(1);
+        let oldest = self.frames.front().map_or(next, |(seq, _)| *seq);
+        if first <= self.run_start || first < oldest || first > next {
+            return Err(next);
         }
-        let oldest = self.frames.front().map_or(newest, |(seq, _)| *seq);
-        if last_seq.wrapping_add(1) < oldest {
-            return Resume::Gap { next: oldest };
-        }
-        Resume::Frames(
-            self.frames
-                .iter()
-                .filter(|(seq, _)| *seq > last_seq)
-                .map(|(_, frame)| frame.clone())
-                .collect(),
-        )
+        let skip = usize::try_from(first - oldest).map_err(|_| next)?;
+        Ok(self.frames.range(skip..).map(|(seq, frame)| (*seq, frame)))
+    }
+
+    /// Forgets the frames, keeping the newest seq: output went by that the buffer did not see
+    /// (the gateway's greeting snapshot covers it), so nobody may resume from before here.
+    pub fn break_run(&mut self) {
+        self.clear();
+        self.run_start = self.last_seq.map_or(0, |seq| seq.wrapping_add(1));
     }
 
     /// The newest seq seen.
@@ -126,14 +115,20 @@ mod tests {
         Bytes::from(bytes)
     }
 
-    fn seqs(resume: Resume) -> Vec<u64> {
-        match resume {
-            Resume::Frames(frames) => frames
-                .iter()
-                .map(|f| u64::from_be_bytes(f[..8].try_into().unwrap()))
+    fn seqs(buffer: &ReplayBuffer, first: u64) -> Vec<u64> {
+        match buffer.frames_from(first) {
+            Ok(frames) => frames
+                .map(|(seq, f)| {
+                    assert_eq!(u64::from_be_bytes(f[..8].try_into().unwrap()), seq);
+                    seq
+                })
                 .collect(),
-            Resume::Gap { next } => panic!("gap, next {next}"),
+            Err(next) => panic!("gap, next {next}"),
         }
+    }
+
+    fn gap(buffer: &ReplayBuffer, first: u64) -> Option<u64> {
+        buffer.frames_from(first).err()
     }
 
     #[test]
@@ -142,9 +137,9 @@ mod tests {
         for seq in 0..10 {
             assert!(buffer.push(seq, frame(seq, 100)));
         }
-        assert_eq!(seqs(buffer.after(3)), (4..10).collect::<Vec<_>>());
-        assert_eq!(seqs(buffer.after(9)), Vec::<u64>::new());
-        assert_eq!(buffer.after(10), Resume::Gap { next: 10 });
+        assert_eq!(seqs(&buffer, 4), (4..10).collect::<Vec<_>>());
+        assert_eq!(seqs(&buffer, 10), Vec::<u64>::new());
+        assert_eq!(gap(&buffer, 11), Some(10));
     }
 
     #[test]
@@ -152,7 +147,7 @@ mod tests {
         let mut buffer = ReplayBuffer::default();
         assert!(buffer.push(0, frame(0, 16)));
         assert!(!buffer.push(0, frame(0, 16)));
-        assert_eq!(seqs(buffer.after(0)), Vec::<u64>::new());
+        assert_eq!(seqs(&buffer, 1), Vec::<u64>::new());
     }
 
     #[test]
@@ -162,8 +157,8 @@ mod tests {
             buffer.push(seq, frame(seq, 100));
         }
         assert!(buffer.bytes() <= 1000);
-        assert_eq!(buffer.after(5), Resume::Gap { next: 10 });
-        assert_eq!(seqs(buffer.after(9)), (10..20).collect::<Vec<_>>());
+        assert_eq!(gap(&buffer, 6), Some(20));
+        assert_eq!(seqs(&buffer, 10), (10..20).collect::<Vec<_>>());
     }
 
     #[test]
@@ -173,16 +168,29 @@ mod tests {
             buffer.push(seq, frame(seq, 16));
         }
         buffer.push(9, frame(9, 16));
-        assert_eq!(buffer.after(2), Resume::Gap { next: 9 });
-        assert_eq!(seqs(buffer.after(8)), vec![9]);
+        assert_eq!(gap(&buffer, 3), Some(10));
+        // Nobody can have had 8: whoever asks from 9 missed the jump.
+        assert_eq!(gap(&buffer, 9), Some(10));
+        buffer.push(10, frame(10, 16));
+        assert_eq!(seqs(&buffer, 10), vec![10]);
         // A restart from 0 also starts over.
         buffer.push(0, frame(0, 16));
         assert_eq!(buffer.last_seq(), Some(0));
-        assert_eq!(buffer.after(9), Resume::Gap { next: 1 });
+        assert_eq!(gap(&buffer, 11), Some(1));
+        // A broken run serves nobody from before the break, and goes on after it.
+        buffer.push(1, frame(1, 16));
+        buffer.break_run();
+        assert_eq!(gap(&buffer, 1), Some(2));
+        // Frame 1 came before the break: whoever had it missed what the break covers.
+        assert_eq!(gap(&buffer, 2), Some(2));
+        buffer.push(2, frame(2, 16));
+        buffer.push(3, frame(3, 16));
+        assert_eq!(gap(&buffer, 2), Some(4));
+        assert_eq!(seqs(&buffer, 3), vec![3]);
     }
 
     #[test]
     fn an_empty_buffer_has_nothing_to_replay() {
-        assert_eq!(ReplayBuffer::default().after(0), Resume::Gap { next: 0 });
+        assert_eq!(gap(&ReplayBuffer::default(), 1), Some(0));
     }
 }

@@ -1,12 +1,18 @@
-//! The hub's periodic work: closing idle browsers and forgetting stale relay answers, and
-//! calling the app's sweeps (provisioning timeouts, disconnected sessions; the budget guard's
+//! The hub's periodic work: closing idle browsers, freeing ended and unwatched sessions,
+//! forgetting stale relay answers, and calling the app's sweeps (provisioning timeouts,
+//! disconnected sessions, the first time to say the hub started; the budget guard's
 //! power-offs).
 
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::hub::Hub;
+use crate::{
+    app::AppError,
+    hub::Hub,
+    recorder::{FIRST_BACKOFF, MAX_BACKOFF, is_refusal},
+    session_hub::Release,
+};
 
 /// Starts both loops; they end when `stop` turns true.
 pub fn spawn(hub: &Arc<Hub>, stop: &watch::Receiver<bool>) {
@@ -17,6 +23,10 @@ pub fn spawn(hub: &Arc<Hub>, stop: &watch::Receiver<bool>) {
 async fn housekeeping(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
     let timers = hub.config.timers;
     let mut ticker = tokio::time::interval(timers.idle_sweep);
+    let release = Release {
+        linger: timers.session_linger,
+        idle: timers.session_idle,
+    };
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -27,9 +37,10 @@ async fn housekeeping(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
         let mut closed = 0;
         for gateway in hub.all() {
             closed += gateway.close_idle(cutoff);
-            gateway.expire(timers.relay_memory);
+            gateway.expire(timers.relay_memory, release);
         }
         hub.forget_unused();
+        hub.with_revoked(|revoked| revoked.expire(std::time::Instant::now()));
         if closed > 0 {
             tracing::info!(closed, "closed idle browsers");
         }
@@ -37,15 +48,19 @@ async fn housekeeping(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
 }
 
 async fn app_sweep(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
+    tokio::select! {
+        () = announce_start(&hub) => {}
+        _ = stop.changed() => return,
+    }
     let mut ticker = tokio::time::interval(hub.config.timers.app_sweep);
-    // The first tick is immediate: let the app finish starting first.
+    // The first tick is immediate, and the start was just announced.
     ticker.tick().await;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = stop.changed() => return,
         }
-        match hub.app.sweep().await {
+        match hub.app.sweep(false).await {
             Ok(outcome) => tracing::debug!(%outcome, "app sweep"),
             Err(e) => tracing::warn!("app sweep failed: {e}"),
         }
@@ -54,4 +69,30 @@ async fn app_sweep(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
             Err(e) => tracing::warn!("billing sweep failed: {e}"),
         }
     }
+}
+
+/// Tells the app this hub started (so gateways it has connected, through a hub now gone, are
+/// disconnected), retrying with back-off until it answers; then lets events be recorded. An
+/// app that refuses it (4xx) is not asked again.
+async fn announce_start(hub: &Hub) {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match hub.app.sweep(true).await {
+            Ok(outcome) => {
+                tracing::info!(%outcome, "the app knows the hub started");
+                break;
+            }
+            Err(AppError::Status(status)) if is_refusal(status) => {
+                tracing::error!(status, "the app refused the hub's start");
+                break;
+            }
+            Err(e) => {
+                hub.metrics.app_error();
+                tracing::warn!("telling the app the hub started failed: {e}; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+    hub.app_ready.send_replace(true);
 }

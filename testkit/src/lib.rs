@@ -21,10 +21,12 @@ use anyhow::{Context, bail};
 
 mod browser;
 mod chrome;
+pub mod fault_proxy;
 pub mod redis;
 
 pub use browser::{Browser, session_cookie};
 pub use chrome::Chrome;
+pub use fault_proxy::{Direction, FaultProxy};
 
 /// How long a process may take to print its `Serving` line (compiling
 /// components on a cold cache takes a while on two cores).
@@ -157,7 +159,8 @@ pub fn use_digitalocean_fake<'c>(command: &'c mut Command, url: &str) -> &'c mut
         .env("SPIN_VARIABLE_GATEWAY_SHA256", TEST_GATEWAY_SHA256)
 }
 
-/// A running child process that printed `Serving http://ADDR`.
+/// A running child process that printed `Serving http://ADDR` (or, for the hub alone,
+/// `Hub listening on http://ADDR`).
 pub struct Process {
     child: Child,
     addr: SocketAddr,
@@ -183,7 +186,12 @@ impl Process {
             let output = output.clone();
             thread::spawn(move || {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    if let Some(addr) = line.strip_prefix("Serving http://") {
+                    // `chatcode hub` says only the second; `chatcode up` says both, the
+                    // first first.
+                    let serving = line
+                        .strip_prefix("Serving http://")
+                        .or_else(|| line.strip_prefix("Hub listening on http://"));
+                    if let Some(addr) = serving {
                         let _ = tx.send(addr.trim().to_string());
                     }
                     push(&output, &line);
@@ -257,6 +265,22 @@ impl Process {
         snapshot(&self.output)
     }
 
+    /// Kills it at once (SIGKILL), as a crash would, and waits for it to go.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Freezes it (SIGSTOP): it keeps its sockets and answers nothing until [`Process::resume`].
+    pub fn pause(&self) {
+        signal(&self.child, "-STOP");
+    }
+
+    /// Lets a paused process go on (SIGCONT).
+    pub fn resume(&self) {
+        signal(&self.child, "-CONT");
+    }
+
     /// Sends SIGTERM and waits (up to 15 s) for a clean exit; returns its status code.
     pub fn stop(mut self) -> anyhow::Result<Option<i32>> {
         terminate(&self.child);
@@ -284,8 +308,12 @@ impl Drop for Process {
 }
 
 fn terminate(child: &Child) {
+    signal(child, "-TERM");
+}
+
+fn signal(child: &Child, signal: &str) {
     let _ = Command::new("kill")
-        .arg("-TERM")
+        .arg(signal)
         .arg(child.id().to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

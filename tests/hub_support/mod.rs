@@ -8,7 +8,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use chatcode_core::{
     protocol::frame,
-    ticket::{self, AttachTicket, Mode},
+    ticket::{self, AttachTicket, Holder, Mode},
     time::now_ms,
 };
 use chatcode_fakes::{
@@ -26,6 +26,8 @@ use tokio_tungstenite::{
 };
 
 pub const HUB_SECRET: &str = "test-hub-secret";
+/// The sign-in the tickets of [`World::ticket`] name.
+pub const TEST_LOGIN: &str = "test-login";
 /// Longest a test waits for one message.
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -35,12 +37,22 @@ pub struct World {
     data: std::path::PathBuf,
     pub app: Process,
     _do_server: FakeServer,
-    _fake: DoHandle,
-    hub: Option<chatcode_hub::Serving>,
+    fake: DoHandle,
+    hub: Hub,
     pub hub_addr: SocketAddr,
     pub cookie: String,
     pub user_id: String,
     pub vps: Vps,
+}
+
+/// The hub the app is paired with.
+enum Hub {
+    /// In the test's process, with the test's configuration.
+    InProcess(chatcode_hub::Serving),
+    /// `chatcode hub`, a process of its own (defaults).
+    Process(Process),
+    /// Stopped or crashed.
+    Gone,
 }
 
 /// A VPS and its gateway's credentials, read from its cloud-init.
@@ -49,6 +61,31 @@ pub struct Vps {
     pub id: String,
     pub gateway_id: String,
     pub token: String,
+}
+
+/// Signs attach tickets for one user's VPS, anywhere (it is `Send`).
+#[derive(Clone)]
+pub struct Tickets {
+    user_id: String,
+    vps: Vps,
+}
+
+impl Tickets {
+    /// A fresh ticket for `session_id`.
+    pub fn sign(&self, session_id: &str, mode: Mode) -> String {
+        ticket::sign(
+            &AttachTicket::new(
+                Holder::new(&self.user_id, TEST_LOGIN),
+                &self.vps.gateway_id,
+                &self.vps.id,
+                session_id,
+                mode,
+                now_ms(),
+                60_000,
+            ),
+            HUB_SECRET,
+        )
+    }
 }
 
 /// Timers short enough for tests.
@@ -80,16 +117,50 @@ pub async fn login(app: &Process, username: &str) -> (String, String) {
     (cookie, profile["id"].as_str().unwrap().to_owned())
 }
 
+/// `chatcode hub` on `addr` for the app at `app_url`.
+fn hub_process(addr: SocketAddr, app_url: &str) -> Process {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_chatcode"));
+    command
+        .args(["hub", "--listen", &addr.to_string(), "--app-url", app_url])
+        .env("HUB_SECRET", HUB_SECRET);
+    tokio::task::block_in_place(|| Process::start(command)).unwrap()
+}
+
 impl World {
     pub async fn new() -> Self {
         Self::with(|_| {}).await
     }
 
+    /// A world whose hub runs in the test's process with `adjust`ed configuration.
     pub async fn with(adjust: impl FnOnce(&mut HubConfig)) -> Self {
-        ensure_components_built();
-        let (do_server, fake) = digitalocean::spawn(DoConfig::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let hub_addr = listener.local_addr().unwrap();
+        Self::build(hub_addr, |app_url| {
+            let mut config = HubConfig::new(app_url, HUB_SECRET);
+            config.timers = test_timers();
+            adjust(&mut config);
+            Hub::InProcess(chatcode_hub::serve(config, listener).unwrap())
+        })
+        .await
+    }
+
+    /// A world whose hub is `chatcode hub`, a process of its own that [`World::crash_hub`]
+    /// kills and [`World::start_hub`] starts again on the same port.
+    pub async fn with_hub_process() -> Self {
+        let hub_addr = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        Self::build(hub_addr, |app_url| {
+            Hub::Process(hub_process(hub_addr, app_url))
+        })
+        .await
+    }
+
+    async fn build(hub_addr: SocketAddr, start_hub: impl FnOnce(&str) -> Hub) -> Self {
+        ensure_components_built();
+        let (do_server, fake) = digitalocean::spawn(DoConfig::default());
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let mut command =
@@ -98,12 +169,8 @@ impl World {
             .env("SPIN_VARIABLE_HUB_PUBLIC_URL", format!("http://{hub_addr}"))
             .env("SPIN_VARIABLE_HUB_URL", format!("http://{hub_addr}"));
         let app = tokio::task::block_in_place(|| Process::start(command)).unwrap();
-        let mut config = HubConfig::new(app.url(""), HUB_SECRET);
-        config.timers = test_timers();
-        adjust(&mut config);
-        let hub = chatcode_hub::serve(config, listener).unwrap();
+        let hub = start_hub(&app.url(""));
 
-        let http = reqwest::Client::new();
         let (cookie, user_id) = login(&app, "alice").await;
         let uuid = DoConfig::default().accounts[0].uuid.clone();
         let tokens = fake.issue_token(&uuid, "read write").unwrap();
@@ -114,37 +181,50 @@ impl World {
             &tokens.access_token,
             &tokens.refresh_token,
         );
-        let created: Value = http
-            .post(app.url("/vps"))
-            .header("cookie", &cookie)
-            .json(&json!({"region": "ams3", "size": "s-1vcpu-1gb"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let droplet = fake
-            .droplet(created["droplet_id"].as_u64().unwrap())
-            .unwrap();
-        let env = gateway_env(droplet.user_data.as_deref().unwrap());
-        assert_eq!(env["GATEWAY_CP_URL"], format!("ws://{hub_addr}/gw/connect"));
-        let vps = Vps {
-            id: created["vps_id"].as_str().unwrap().to_owned(),
-            gateway_id: env["GATEWAY_ID"].clone(),
-            token: env["GATEWAY_AUTH_TOKEN"].clone(),
-        };
-        Self {
+        let mut world = Self {
             _dir: dir,
             data,
             app,
             _do_server: do_server,
-            _fake: fake,
-            hub: Some(hub),
+            fake,
+            hub,
             hub_addr,
             cookie,
             user_id,
-            vps,
+            vps: Vps {
+                id: String::new(),
+                gateway_id: String::new(),
+                token: String::new(),
+            },
+        };
+        world.vps = world.add_vps().await;
+        world
+    }
+
+    /// Creates one more VPS of the user through the app; its gateway's credentials.
+    pub async fn add_vps(&self) -> Vps {
+        let (status, created) = self
+            .call(
+                Some(&self.cookie),
+                "POST",
+                "/vps",
+                Some(json!({"region": "ams3", "size": "s-1vcpu-1gb"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let droplet = self
+            .fake
+            .droplet(created["droplet_id"].as_u64().unwrap())
+            .unwrap();
+        let env = gateway_env(droplet.user_data.as_deref().unwrap());
+        assert_eq!(
+            env["GATEWAY_CP_URL"],
+            format!("ws://{}/gw/connect", self.hub_addr)
+        );
+        Vps {
+            id: created["vps_id"].as_str().unwrap().to_owned(),
+            gateway_id: env["GATEWAY_ID"].clone(),
+            token: env["GATEWAY_AUTH_TOKEN"].clone(),
         }
     }
 
@@ -155,23 +235,63 @@ impl World {
 
     /// Stops the hub (sockets closed with 1001), leaving the app running.
     pub async fn stop_hub(&mut self) {
-        if let Some(hub) = self.hub.take() {
-            hub.shutdown().await;
+        match std::mem::replace(&mut self.hub, Hub::Gone) {
+            Hub::InProcess(serving) => serving.shutdown().await,
+            Hub::Process(process) => {
+                let _ = tokio::task::block_in_place(|| process.stop());
+            }
+            Hub::Gone => {}
         }
     }
 
-    /// Sends a request to the app with `cookie` (or none): status and JSON body.
+    /// Kills the hub process at once (SIGKILL): a crash, sockets dropped unannounced.
+    pub fn crash_hub(&mut self) {
+        match std::mem::replace(&mut self.hub, Hub::Gone) {
+            Hub::Process(process) => tokio::task::block_in_place(|| process.kill()),
+            _ => panic!("only a hub process can crash"),
+        }
+    }
+
+    /// Starts the hub process again where it was.
+    pub fn start_hub(&mut self) {
+        self.hub = Hub::Process(hub_process(self.hub_addr, &self.app.url("")));
+    }
+
+    /// Signs tickets for the user's VPS from anywhere.
+    pub fn tickets(&self) -> Tickets {
+        Tickets {
+            user_id: self.user_id.clone(),
+            vps: self.vps.clone(),
+        }
+    }
+
+    /// The hub's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.hub_addr))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Sends a request to the app as `credential` (a login's `Cookie` header, or an API key
+    /// `cck_…` sent as a bearer token) or as nobody: status and JSON body.
     pub async fn call(
         &self,
-        cookie: Option<&str>,
+        credential: Option<&str>,
         method: &str,
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
         let mut request =
             reqwest::Client::new().request(method.parse().unwrap(), self.app.url(path));
-        if let Some(cookie) = cookie {
-            request = request.header("cookie", cookie);
+        match credential {
+            Some(key) if key.starts_with("cck_") => {
+                request = request.header("authorization", format!("Bearer {key}"));
+            }
+            Some(cookie) => request = request.header("cookie", cookie),
+            None => {}
         }
         if let Some(body) = body {
             request = request.json(&body);
@@ -222,18 +342,7 @@ impl World {
 
     /// A signed attach ticket for `session_id`.
     pub fn ticket(&self, session_id: &str, mode: Mode) -> String {
-        ticket::sign(
-            &AttachTicket::new(
-                &self.user_id,
-                &self.vps.gateway_id,
-                &self.vps.id,
-                session_id,
-                mode,
-                now_ms(),
-                60_000,
-            ),
-            HUB_SECRET,
-        )
+        self.tickets().sign(session_id, mode)
     }
 
     /// A browser attached to `session_id` with a fresh ticket.
@@ -277,6 +386,8 @@ pub enum Received {
 /// A WebSocket client speaking the protocol's messages.
 pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Messages read while waiting for something else, returned first by [`Client::next`].
+    early: std::collections::VecDeque<Received>,
 }
 
 /// The gateway side: a client that dialled `/gw/connect`.
@@ -302,14 +413,19 @@ impl Client {
         ticket: &str,
         last_seq: Option<u64>,
     ) -> Result<Self, u16> {
-        let mut url = format!(
-            "ws://{hub}/vps/{vps_id}/terminal?session_id={session_id}&ticket={}",
-            urlencoding::encode(ticket)
-        );
-        if let Some(n) = last_seq {
-            url.push_str(&format!("&last_seq={n}"));
-        }
-        Self::open(url.into_client_request().unwrap()).await
+        Self::open(terminal_url(hub, vps_id, session_id, ticket, last_seq)).await
+    }
+
+    /// Like [`Client::attach`], but a connection that fails (the hub is away) is `Err(None)`
+    /// rather than a panic.
+    pub async fn try_attach(
+        hub: SocketAddr,
+        vps_id: &str,
+        session_id: &str,
+        ticket: &str,
+        last_seq: Option<u64>,
+    ) -> Result<Self, Option<u16>> {
+        Self::dial_request(terminal_url(hub, vps_id, session_id, ticket, last_seq)).await
     }
 
     /// Opens the WebSocket at `url` (an attach route's `url`).
@@ -320,12 +436,23 @@ impl Client {
     async fn open(
         request: tokio_tungstenite::tungstenite::handshake::client::Request,
     ) -> Result<Self, u16> {
+        Self::dial_request(request)
+            .await
+            .map_err(|status| status.expect("the hub answers"))
+    }
+
+    async fn dial_request(
+        request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> Result<Self, Option<u16>> {
         match tokio_tungstenite::connect_async(request).await {
-            Ok((ws, _)) => Ok(Self { ws }),
+            Ok((ws, _)) => Ok(Self {
+                ws,
+                early: std::collections::VecDeque::new(),
+            }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                Err(response.status().as_u16())
+                Err(Some(response.status().as_u16()))
             }
-            Err(e) => panic!("dial failed: {e}"),
+            Err(_) => Err(None),
         }
     }
 
@@ -333,6 +460,12 @@ impl Client {
     /// the hub links the socket, and the hub reads (so answers a ping) only after linking:
     /// without this, a browser attaching at once could find the gateway not yet connected.
     pub async fn linked(&mut self) {
+        self.read_by_hub().await;
+    }
+
+    /// Waits until the hub has read everything sent so far: it answers a ping only once it
+    /// has read what came before it.
+    pub async fn read_by_hub(&mut self) {
         let probe = b"linked";
         self.ws
             .send(Message::Ping(probe.to_vec().into()))
@@ -345,6 +478,11 @@ impl Client {
             match message {
                 Some(Ok(Message::Pong(payload))) if payload.as_ref() == probe => return,
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                // Commands the hub sends at once (snapshots for waiting browsers).
+                Some(Ok(other @ (Message::Text(_) | Message::Binary(_)))) => {
+                    let received = received(other);
+                    self.early.push_back(received);
+                }
                 other => panic!("expected the hub's pong, got {other:?}"),
             }
         }
@@ -386,25 +524,16 @@ impl Client {
 
     /// The next message (pings skipped).
     pub async fn next(&mut self) -> Received {
+        if let Some(early) = self.early.pop_front() {
+            return early;
+        }
         loop {
             let message = tokio::time::timeout(WAIT, self.ws.next())
                 .await
                 .expect("a message in time");
             match message {
-                Some(Ok(Message::Text(text))) => {
-                    return Received::Json(serde_json::from_str(text.as_str()).unwrap());
-                }
-                Some(Ok(Message::Binary(bytes))) => {
-                    let frame = frame::decode(&bytes).unwrap();
-                    return Received::Frame {
-                        seq: frame.seq,
-                        payload: frame.payload.to_vec(),
-                    };
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    return Received::Closed(frame.map(|f: CloseFrame| u16::from(f.code)));
-                }
-                Some(Ok(_)) => continue,
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                Some(Ok(message)) => return received(message),
                 Some(Err(_)) | None => return Received::Closed(None),
             }
         }
@@ -448,4 +577,38 @@ impl Client {
             }
         }
     }
+}
+
+/// What a text, binary or close message carries.
+fn received(message: Message) -> Received {
+    match message {
+        Message::Text(text) => Received::Json(serde_json::from_str(text.as_str()).unwrap()),
+        Message::Binary(bytes) => {
+            let frame = frame::decode(&bytes).unwrap();
+            Received::Frame {
+                seq: frame.seq,
+                payload: frame.payload.to_vec(),
+            }
+        }
+        Message::Close(frame) => Received::Closed(frame.map(|f: CloseFrame| u16::from(f.code))),
+        other => panic!("not a message the protocol carries: {other:?}"),
+    }
+}
+
+/// A terminal's WebSocket request.
+fn terminal_url(
+    hub: SocketAddr,
+    vps_id: &str,
+    session_id: &str,
+    ticket: &str,
+    last_seq: Option<u64>,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut url = format!(
+        "ws://{hub}/vps/{vps_id}/terminal?session_id={session_id}&ticket={}",
+        urlencoding::encode(ticket)
+    );
+    if let Some(n) = last_seq {
+        url.push_str(&format!("&last_seq={n}"));
+    }
+    url.into_client_request().unwrap()
 }

@@ -12,7 +12,10 @@ use futures::{SinkExt, StreamExt, stream::SplitSink};
 use tokio::{sync::Mutex, task::JoinHandle};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::target::{Socket, Target, dial};
+use super::{
+    GATEWAY_ID,
+    target::{Socket, Target, dial},
+};
 
 /// The socket's sending half, shared by the reader's answers and [`RawGateway::send`].
 type Sink = Arc<Mutex<SplitSink<Socket, Message>>>;
@@ -26,7 +29,12 @@ pub struct RawGateway {
 impl RawGateway {
     /// Dials `target` as the benchmark's gateway.
     pub async fn connect(target: Target) -> anyhow::Result<Self> {
-        let socket = dial(target.gateway_request()?)
+        Self::connect_as(target, GATEWAY_ID).await
+    }
+
+    /// Dials `target` as gateway `gateway_id`.
+    pub async fn connect_as(target: Target, gateway_id: &str) -> anyhow::Result<Self> {
+        let socket = dial(target.gateway_request(gateway_id)?)
             .await
             .with_context(|| format!("gateway dialing the {}", target.name()))?;
         let (sink, mut stream) = socket.split();

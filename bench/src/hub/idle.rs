@@ -48,15 +48,20 @@ pub struct Idle {
     pub per_socket: f64,
 }
 
-/// Runs a probe process for `kind` with `sockets` idle browsers.
-pub async fn measure(kind: Kind, sockets: usize) -> anyhow::Result<Idle> {
+/// Runs a probe process for `kind` (a hub using the app at `app_url`) with `sockets` idle
+/// browsers.
+pub async fn measure(kind: Kind, sockets: usize, app_url: &str) -> anyhow::Result<Idle> {
     let output = child("idle-probe", kind)?
-        .args(["--sockets", &sockets.to_string()])
-        .stderr(Stdio::inherit())
+        .args(["--sockets", &sockets.to_string(), "--app-url", app_url])
         .output()
         .await
         .context("running the idle probe")?;
-    anyhow::ensure!(output.status.success(), "the {kind:?} idle probe failed");
+    anyhow::ensure!(
+        output.status.success(),
+        "the {kind:?} idle probe failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout
         .lines()
@@ -93,8 +98,8 @@ pub(super) fn child(subcommand: &str, kind: Kind) -> anyhow::Result<Command> {
 
 /// The probe process: serves `kind`, opens `sockets` browsers from a client process, and
 /// prints `{"rss_before": …, "rss_after": …}` (bytes) once they are all registered.
-pub async fn probe(kind: Kind, sockets: usize) -> anyhow::Result<()> {
-    let served = Served::start(kind).await?;
+pub async fn probe(kind: Kind, sockets: usize, app_url: &str) -> anyhow::Result<()> {
+    let served = Served::start(kind, app_url).await?;
     let target = match kind {
         Kind::Hub => Target::Hub(served.addr()),
         Kind::Baseline | Kind::BaselineSmallReads => Target::Baseline(served.addr()),

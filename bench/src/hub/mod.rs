@@ -3,8 +3,10 @@
 
 mod baseline;
 mod fanout;
+mod fleet;
 mod gateway;
 mod idle;
+mod isolation;
 mod keystroke;
 pub mod relay;
 mod report;
@@ -19,6 +21,7 @@ use anyhow::Context;
 use chatcode_hub::{HubConfig, Serving};
 use server_process::ServerProcess;
 
+pub use fleet::{Role as FleetRole, clients as fleet_clients, probe as fleet_probe};
 pub use idle::{Kind, clients as idle_clients, probe as idle_probe};
 pub use report::HEADING;
 pub use server_process::serve as serve_under_test;
@@ -27,6 +30,8 @@ pub use server_process::serve as serve_under_test;
 const HUB_SECRET: &str = "bench-hub-secret";
 /// The benchmark's gateway.
 const GATEWAY_ID: &str = "gw-bench";
+/// The start of the other gateways' ids (P8's flooder, P9's fleet).
+const FLEET_PREFIX: &str = "gw-bench-";
 /// Its token, accepted by the stand-in app.
 const GATEWAY_TOKEN: &str = "bench-gateway-token";
 /// The VPS the stand-in app says the gateway runs on.
@@ -54,6 +59,8 @@ pub struct Options {
     pub browsers: usize,
     /// Idle sockets for P7.
     pub sockets: usize,
+    /// Idle gateways for P9 (each with one idle browser).
+    pub fleet: usize,
     /// Keystrokes timed for P3.
     pub keystrokes: usize,
     /// Relay requests per second for P4.
@@ -88,14 +95,15 @@ impl From<Vec<Duration>> for Latencies {
     }
 }
 
-/// Starts the stand-in app and a hub that uses it, both on `127.0.0.1:0`.
-async fn start_hub() -> anyhow::Result<Serving> {
-    let app = stand_in_app::serve().await?;
-    let mut config = HubConfig::new(format!("http://{app}"), HUB_SECRET);
+/// Starts a hub on `127.0.0.1:0` that uses the (stand-in) app at `app_url`.
+async fn start_hub(app_url: &str) -> anyhow::Result<Serving> {
+    let mut config = HubConfig::new(app_url, HUB_SECRET);
     // P4 sends thousands of distinct request ids; the hub keeps 10,000 answers at most, for
     // 10 min by default. Forget them sooner so a long P4 run stays under the cap.
     config.timers.relay_memory = Duration::from_secs(10);
     config.timers.idle_sweep = Duration::from_secs(2);
+    // P7 attaches every idle browser to one session, past the default cap per session.
+    config.limits.browsers_per_session = usize::MAX;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("binding the hub")?;
@@ -126,11 +134,12 @@ fn evictions(serving: &Serving) -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs P1–P4 and P7; returns the report section.
+/// Runs P1–P4 and P7–P9; returns the report section.
 pub async fn run(options: &Options) -> anyhow::Result<String> {
-    let hub_server = ServerProcess::start(Kind::Hub).await?;
+    let app = stand_in_app::StandInApp::serve().await?;
+    let hub_server = ServerProcess::start(Kind::Hub, &app.url()).await?;
     let hub = target::Target::Hub(hub_server.addr);
-    let raw = ServerProcess::start(Kind::Baseline).await?;
+    let raw = ServerProcess::start(Kind::Baseline, &app.url()).await?;
     let base = target::Target::Baseline(raw.addr);
     let hub_gateway = gateway::RawGateway::connect(hub).await?;
     let base_gateway = gateway::RawGateway::connect(base).await?;
@@ -185,6 +194,8 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
         forwarded.extend(raw.await.context("P3 on the raw forwarder")?);
     }
 
+    let isolation = isolation::measure(hub, &app, per_round, KEYSTROKE_ROUNDS / 2).await?;
+
     let rounds = options.rounds;
     let http = reqwest::Client::new();
     let rate = options.relay_rate;
@@ -214,15 +225,21 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
     let cap = usize::try_from(limit.saturating_sub(256)).unwrap_or(usize::MAX);
     let sockets = options.sockets.min(cap);
     eprintln!("hub P7: {sockets} idle browser sockets…");
-    let idle_hub = idle::measure(Kind::Hub, sockets)
+    let idle_hub = idle::measure(Kind::Hub, sockets, &app.url())
         .await
         .context("P7 on the hub")?;
-    let idle_base = idle::measure(Kind::Baseline, sockets)
+    let idle_base = idle::measure(Kind::Baseline, sockets, &app.url())
         .await
         .context("P7 on the baseline")?;
-    let idle_small = idle::measure(Kind::BaselineSmallReads, sockets)
+    let idle_small = idle::measure(Kind::BaselineSmallReads, sockets, &app.url())
         .await
         .context("P7 on the baseline with small read buffers")?;
+    // The hub holds two sockets per gateway and browser pair, plus a few descriptors.
+    let pairs = options.fleet.min(cap / 2);
+    eprintln!("hub P9: {pairs} idle gateways and as many idle browsers…");
+    let fleet = fleet::measure(pairs, &app.url())
+        .await
+        .context("P9 on the hub")?;
     Ok(report::render(&report::Results {
         options: options.clone(),
         window,
@@ -236,9 +253,13 @@ pub async fn run(options: &Options) -> anyhow::Result<String> {
         forwarded: Latencies::from(forwarded),
         relayed: Latencies::from(relayed),
         trivially: Latencies::from(trivially),
+        quiet: Latencies::from(isolation.quiet),
+        flooded: Latencies::from(isolation.flooded),
+        flood_events: isolation.flood_events,
         idle_hub,
         idle_base,
         idle_small,
+        fleet,
         requested_sockets: options.sockets,
         open_files_limit: limit,
     }))

@@ -38,9 +38,11 @@ pub struct Memory {
 }
 
 impl ServerProcess {
-    /// Starts the benchmark binary as `serve-under-test --kind kind` and waits for its address.
-    pub async fn start(kind: Kind) -> anyhow::Result<Self> {
+    /// Starts the benchmark binary as `serve-under-test --kind kind` (a hub using the app at
+    /// `app_url`) and waits for its address.
+    pub async fn start(kind: Kind, app_url: &str) -> anyhow::Result<Self> {
         let mut child = super::idle::child("serve-under-test", kind)?
+            .args(["--app-url", app_url])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -118,10 +120,10 @@ fn field(answer: &Value, name: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("no {name} in {answer}"))
 }
 
-/// The child: serves `kind`, prints its addresses, then answers questions on stdin until it
-/// closes.
-pub async fn serve(kind: Kind) -> anyhow::Result<()> {
-    let server = Served::start(kind).await?;
+/// The child: serves `kind` (a hub using the app at `app_url`), prints its addresses, then
+/// answers questions on stdin until it closes.
+pub async fn serve(kind: Kind, app_url: &str) -> anyhow::Result<()> {
+    let server = Served::start(kind, app_url).await?;
     println!(
         "{}",
         json!({ "addr": server.addr().to_string(), "relay_addr": server.relay_addr().to_string() })
@@ -155,10 +157,10 @@ pub(super) enum Served {
 }
 
 impl Served {
-    /// Starts `kind` on `127.0.0.1:0`.
-    pub(super) async fn start(kind: Kind) -> anyhow::Result<Self> {
+    /// Starts `kind` on `127.0.0.1:0` (a hub using the app at `app_url`).
+    pub(super) async fn start(kind: Kind, app_url: &str) -> anyhow::Result<Self> {
         Ok(match kind {
-            Kind::Hub => Self::Hub(start_hub().await?),
+            Kind::Hub => Self::Hub(start_hub(app_url).await?),
             Kind::Baseline | Kind::BaselineSmallReads => {
                 let read_buffer =
                     (kind == Kind::BaselineSmallReads).then_some(super::idle::SMALL_READ_BUFFER);
@@ -182,6 +184,19 @@ impl Served {
         match self {
             Self::Hub(serving) => serving.addr,
             Self::Baseline { http, .. } => *http,
+        }
+    }
+
+    /// Gateways linked to it now (the hub only).
+    pub(super) fn gateways(&self) -> usize {
+        match self {
+            Self::Hub(serving) => serving
+                .hub
+                .all()
+                .iter()
+                .filter(|g| g.is_connected())
+                .count(),
+            Self::Baseline { .. } => 0,
         }
     }
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use chatcode_core::{
-    ticket::{self, AttachTicket, Mode},
+    ticket::{self, AttachTicket, Holder, Mode},
     time::now_ms,
 };
 use std::time::Duration;
@@ -40,8 +40,8 @@ pub enum Target {
 }
 
 impl Target {
-    /// The gateway's upgrade request.
-    pub fn gateway_request(self) -> anyhow::Result<Request> {
+    /// Gateway `gateway_id`'s upgrade request.
+    pub fn gateway_request(self, gateway_id: &str) -> anyhow::Result<Request> {
         match self {
             Target::Hub(addr) => {
                 let mut request = format!("ws://{addr}/gw/connect").into_client_request()?;
@@ -50,20 +50,21 @@ impl Target {
                     AUTHORIZATION,
                     HeaderValue::from_str(&format!("Bearer {GATEWAY_TOKEN}"))?,
                 );
-                headers.insert("x-gateway-id", HeaderValue::from_static(GATEWAY_ID));
+                headers.insert("x-gateway-id", HeaderValue::from_str(gateway_id)?);
                 Ok(request)
             }
             Target::Baseline(addr) => Ok(format!("ws://{addr}/gw").into_client_request()?),
         }
     }
 
-    /// A browser's URL for `session_id`, with a fresh read-write ticket for the hub.
-    pub fn browser_url(self, session_id: &str) -> String {
+    /// A browser's URL for `session_id` of gateway `gateway_id`, with a fresh read-write
+    /// ticket for the hub.
+    pub fn browser_url(self, gateway_id: &str, session_id: &str) -> String {
         match self {
             Target::Hub(addr) => {
                 let grant = AttachTicket::new(
-                    USER_ID,
-                    GATEWAY_ID,
+                    Holder::new(USER_ID, "bench-login"),
+                    gateway_id,
                     VPS_ID,
                     session_id,
                     Mode::ReadWrite,
@@ -104,7 +105,16 @@ pub async fn dial(request: impl IntoClientRequest + Unpin) -> anyhow::Result<Soc
 /// A browser attached to `session_id`: connected, and greeted with its first text message
 /// (the hub's snapshot `ack`, the baseline's hello), so it is registered for output.
 pub async fn browser(target: Target, session_id: &str) -> anyhow::Result<Socket> {
-    let mut socket = dial(target.browser_url(session_id))
+    browser_of(target, GATEWAY_ID, session_id).await
+}
+
+/// A browser attached to `session_id` of gateway `gateway_id`, greeted as [`browser`] is.
+pub async fn browser_of(
+    target: Target,
+    gateway_id: &str,
+    session_id: &str,
+) -> anyhow::Result<Socket> {
+    let mut socket = dial(target.browser_url(gateway_id, session_id))
         .await
         .with_context(|| format!("browser dialing the {}", target.name()))?;
     let greeted = tokio::time::timeout(GREETING_TIMEOUT, async {

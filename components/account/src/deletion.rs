@@ -5,14 +5,20 @@
 //!    sessions end with their machine);
 //! 2. the DigitalOcean and GitHub tokens are revoked at the providers, then forgotten;
 //! 3. in one transaction: every login and API key, e-mail identity and setting is deleted,
-//!    and the user row is anonymised. Ledger rows (usage, invoices) keep pointing at it.
+//!    and the user row is anonymised. Ledger rows (usage, invoices) keep pointing at it. The
+//!    hub is told, so nothing opened with them stays open.
 //!
 //! A failure part-way (DigitalOcean down, say) answers its error and leaves each VPS either
 //! whole or gone; the caller is still signed in, and calling again finishes the job.
 
-use chatcode_core::{ApiError, time::now_ms};
+use chatcode_core::{
+    ApiError,
+    login::{api_key_ref, login_ref},
+    revocation::Revocation,
+    time::now_ms,
+};
 use chatcode_kit::{
-    Reply, caller, db, digitalocean, droplets::DoClient, github, login, respond, teardown,
+    Reply, caller, db, digitalocean, droplets::DoClient, github, hub, login, respond, teardown,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -66,8 +72,21 @@ pub async fn handle(req: Request) -> Reply {
     destroy_machines(&conn, &caller.user_id).await?;
     digitalocean::revoke(&conn, &caller.user_id).await?;
     github::revoke(&conn, &caller.user_id).await?;
-    login::end_all(&caller.user_id)?;
+    let mut ended: Vec<String> = login::end_all(&caller.user_id)?
+        .iter()
+        .map(|hash| login_ref(hash))
+        .collect();
+    ended.extend(
+        store::keys(&conn, &caller.user_id)?
+            .iter()
+            .map(|key| api_key_ref(&key.id)),
+    );
     forget(&conn, &caller.user_id)?;
+    hub::revoke(&Revocation::Logins {
+        user_id: caller.user_id,
+        logins: ended,
+    })
+    .await;
     respond::json_setting(
         200,
         &json!({ "deleted": true }),

@@ -1,9 +1,12 @@
 //! API keys: `POST /api/account/api-key` makes one and shows it once,
 //! `GET /api/account/api-keys` lists them (never a whole key), and
-//! `DELETE /api/account/api-keys/:id` revokes one at once.
+//! `DELETE /api/account/api-keys/:id` revokes one at once, closing the terminals opened with it.
 
-use chatcode_core::{ApiError, IdKind, api_key, ids::new_id, time::now_ms};
-use chatcode_kit::{Reply, caller, db, respond};
+use chatcode_core::{
+    ApiError, IdKind, api_key, ids::new_id, login::api_key_ref, revocation::Revocation,
+    time::now_ms,
+};
+use chatcode_kit::{Reply, caller, db, hub, respond};
 use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::Request;
@@ -66,12 +69,17 @@ pub fn list(req: &Request) -> Reply {
     )
 }
 
-/// 204; another user's key, or none, is 404.
-pub fn revoke(req: &Request, key_id: &str) -> Reply {
+/// 204, and the terminals opened with the key close; another user's key, or none, is 404.
+pub async fn revoke(req: &Request, key_id: &str) -> Reply {
     let caller = caller::require(req)?;
     let conn = db::open()?;
     if !store::delete_key(&conn, &caller.user_id, key_id)? {
         return Err(ApiError::not_found("no such API key"));
     }
+    hub::revoke(&Revocation::Logins {
+        user_id: caller.user_id,
+        logins: vec![api_key_ref(key_id)],
+    })
+    .await;
     Ok(respond::no_content(None))
 }

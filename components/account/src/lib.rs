@@ -37,7 +37,7 @@ pub async fn route(req: Request) -> Response {
         .route(
             Method::Delete,
             "/api/account/api-keys/:id",
-            |req, params| async move { keys::revoke(&req, param(&params, "id")) },
+            |req, params| async move { keys::revoke(&req, param(&params, "id")).await },
         )
         .route(Method::Post, "/api/account/delete", |req, _| {
             deletion::handle(req)

@@ -40,7 +40,7 @@ impl Settings {
 /// An API key as lists show it: never the key.
 #[derive(Debug, Serialize)]
 pub struct KeySummary {
-    id: String,
+    pub(crate) id: String,
     prefix: String,
     name: String,
     created_at: i64,

@@ -46,10 +46,10 @@ pub async fn route(req: Request) -> Response {
             github::callback(req)
         })
         .route(Method::Post, "/api/auth/logout", |req, _| async move {
-            sign_out::one(&req)
+            sign_out::one(&req).await
         })
         .route(Method::Post, "/api/auth/logout-all", |req, _| async move {
-            sign_out::all(&req)
+            sign_out::all(&req).await
         })
         .route(
             Method::Get,

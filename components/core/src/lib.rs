@@ -20,6 +20,7 @@ pub mod login;
 pub mod migrations;
 pub mod oauth;
 pub mod protocol;
+pub mod revocation;
 pub mod sessions;
 pub mod ssh;
 pub mod stripe;

@@ -68,6 +68,18 @@ pub fn token_hash(token: &str) -> String {
     sha256_hex(token.as_bytes())
 }
 
+/// The name an attach ticket gives the sign-in whose token hashes to `hash`: a second hash,
+/// so what a browser can read never leads to the key-value key.
+pub fn login_ref(hash: &str) -> String {
+    sha256_hex(format!("chatcode.login-ref.v1\0{hash}").as_bytes())[..32].to_string()
+}
+
+/// The name an attach ticket gives an API key (by its id) that it was issued to, so revoking
+/// the key closes the terminals opened with it. Never equal to a [`login_ref`].
+pub fn api_key_ref(key_id: &str) -> String {
+    sha256_hex(format!("chatcode.api-key-ref.v1\0{key_id}").as_bytes())[..32].to_string()
+}
+
 /// The key-value key for a token hash.
 pub fn key_for_hash(hash: &str) -> String {
     format!("session:{hash}")

@@ -39,12 +39,33 @@ impl Mode {
     }
 }
 
+/// Who a ticket is issued to: a user, in one of their sign-ins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// The user.
+    pub user_id: String,
+    /// The sign-in ([`crate::login::login_ref`]), so signing out revokes its terminals only.
+    pub login: String,
+}
+
+impl Holder {
+    /// `user_id` signed in as `login`.
+    pub fn new(user_id: impl Into<String>, login: impl Into<String>) -> Self {
+        Self {
+            user_id: user_id.into(),
+            login: login.into(),
+        }
+    }
+}
+
 /// A grant for one user to attach to one session of one gateway until `expires_at_ms`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttachTicket {
     /// The user it was issued to.
     pub user_id: String,
+    /// The sign-in it was issued in ([`crate::login::login_ref`]).
+    pub login: String,
     /// The gateway holding the session.
     pub gateway_id: String,
     /// The VPS the gateway runs on (the `:id` of `/vps/:id/terminal`).
@@ -75,10 +96,10 @@ pub enum TicketError {
 }
 
 impl AttachTicket {
-    /// A ticket expiring `lifetime_ms` after `now_ms`, the lifetime clamped to
+    /// A ticket for `holder` expiring `lifetime_ms` after `now_ms`, the lifetime clamped to
     /// `0..=MAX_TICKET_LIFETIME_MS`.
     pub fn new(
-        user_id: impl Into<String>,
+        holder: Holder,
         gateway_id: impl Into<String>,
         vps_id: impl Into<String>,
         session_id: impl Into<String>,
@@ -88,7 +109,8 @@ impl AttachTicket {
     ) -> Self {
         let lifetime = lifetime_ms.clamp(0, MAX_TICKET_LIFETIME_MS);
         AttachTicket {
-            user_id: user_id.into(),
+            user_id: holder.user_id,
+            login: holder.login,
             gateway_id: gateway_id.into(),
             vps_id: vps_id.into(),
             session_id: session_id.into(),
@@ -196,9 +218,16 @@ mod tests {
     const SECRET: &str = "hub-secret";
     const NOW: i64 = 1_750_000_000_000;
 
+    fn holder() -> Holder {
+        Holder::new("u", "l")
+    }
+
     fn ticket(mode: Mode) -> AttachTicket {
         AttachTicket::new(
-            "usr-V1StGXR8_Z5jdHi6B-myT",
+            Holder::new(
+                "usr-V1StGXR8_Z5jdHi6B-myT",
+                "0123456789abcdef0123456789abcdef",
+            ),
             "gw-V1StGXR8_Z5jdHi6B-myT",
             "vps-V1StGXR8_Z5jdHi6B-myT",
             "ses-V1StGXR8_Z5jdHi6B-myT",
@@ -240,6 +269,7 @@ mod tests {
         let json = URL_SAFE_NO_PAD.decode(payload).unwrap_or_default();
         let value: serde_json::Value = serde_json::from_slice(&json).unwrap_or_default();
         assert_eq!(value["mode"], "ro");
+        assert_eq!(value["login"], "0123456789abcdef0123456789abcdef");
         assert_eq!(value["expires_at_ms"], NOW + 30_000);
     }
 
@@ -307,11 +337,11 @@ mod tests {
 
     #[test]
     fn lifetime_is_clamped_and_long_ones_refused() {
-        let t = AttachTicket::new("u", "g", "v", "s", Mode::ReadWrite, NOW, 10 * 60_000);
+        let t = AttachTicket::new(holder(), "g", "v", "s", Mode::ReadWrite, NOW, 10 * 60_000);
         assert_eq!(t.expires_at_ms, NOW + MAX_TICKET_LIFETIME_MS);
         assert!(verify(&sign(&t, SECRET), SECRET, NOW).is_ok());
 
-        let t = AttachTicket::new("u", "g", "v", "s", Mode::ReadWrite, NOW, -5);
+        let t = AttachTicket::new(holder(), "g", "v", "s", Mode::ReadWrite, NOW, -5);
         assert_eq!(t.expires_at_ms, NOW);
         assert_eq!(
             verify(&sign(&t, SECRET), SECRET, NOW),
@@ -331,7 +361,15 @@ mod tests {
             Err(TicketError::TooLong)
         );
 
-        let far = AttachTicket::new("u", "g", "v", "s", Mode::ReadOnly, i64::MAX - 5, 60_000);
+        let far = AttachTicket::new(
+            holder(),
+            "g",
+            "v",
+            "s",
+            Mode::ReadOnly,
+            i64::MAX - 5,
+            60_000,
+        );
         assert_eq!(far.expires_at_ms, i64::MAX);
     }
 

@@ -3,7 +3,11 @@
 //! the caller owns what it touches. A request that presents an API key is judged by it alone:
 //! a bad or revoked key is 401 even if a cookie came along.
 
-use chatcode_core::{ApiError, api_key, token::parse_bearer};
+use chatcode_core::{
+    ApiError, api_key,
+    login::{api_key_ref, login_ref},
+    token::parse_bearer,
+};
 use spin_sdk::http::Request;
 
 use crate::{api_keys, db, login};
@@ -24,6 +28,16 @@ pub struct Caller {
     pub user_id: String,
     /// How they proved it.
     pub credential: Credential,
+}
+
+impl Caller {
+    /// The name an attach ticket gives this credential ([`login_ref`] or [`api_key_ref`]), so ending it closes the terminals it opened.
+    pub fn login_ref(&self) -> String {
+        match &self.credential {
+            Credential::Login(hash) => login_ref(hash),
+            Credential::ApiKey(id) => api_key_ref(id),
+        }
+    }
 }
 
 /// The caller, if the request carries a live login or a valid API key.

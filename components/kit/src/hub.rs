@@ -1,9 +1,10 @@
-//! The hub's command relay as the components call it: `POST {hub_url}/internal/gateways/
-//! :id/commands` with `hub_secret`, answered with the gateway's `ack` and typed answer.
+//! The hub as the components call it, with `hub_secret`: the command relay (`POST
+//! {hub_url}/internal/gateways/:id/commands`, answered with the gateway's `ack` and typed
+//! answer) and revocations (`POST {hub_url}/internal/revoke`).
 
 use std::time::Duration;
 
-use chatcode_core::{ApiError, ErrorKind, protocol::Command};
+use chatcode_core::{ApiError, ErrorKind, protocol::Command, revocation::Revocation};
 use serde::Deserialize;
 use serde_json::Value;
 use spin_sdk::http::{Method, Request};
@@ -12,6 +13,8 @@ use crate::{config, outbound};
 
 /// Longer than the hub's own 10 s wait for an ack, so the hub's 504 arrives first.
 const TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest a revocation waits for the hub: signing out must not hang on it.
+const REVOKE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A relayed command's answer.
 #[derive(Debug, Clone, Deserialize)]
@@ -67,20 +70,11 @@ pub async fn relay(gateway_id: &str, command: &Command) -> Result<Answer, RelayE
         eprintln!("hub relay to {gateway_id}: {why}");
         RelayError::HubUnavailable
     };
-    let base =
-        config::optional("hub_url").ok_or_else(|| unavailable("hub_url is not set".into()))?;
-    let secret = config::optional("hub_secret")
-        .ok_or_else(|| unavailable("hub_secret is not set".into()))?;
-    let request = Request::builder()
-        .method(Method::Post)
-        .uri(format!(
-            "{}/internal/gateways/{gateway_id}/commands",
-            base.trim_end_matches('/')
-        ))
-        .header("authorization", format!("Bearer {secret}"))
-        .header("content-type", "application/json")
-        .body(command.to_json())
-        .build();
+    let request = post(
+        &format!("/internal/gateways/{gateway_id}/commands"),
+        command.to_json(),
+    )
+    .map_err(unavailable)?;
     let response = outbound::send(request, TIMEOUT)
         .await
         .map_err(|e| match e {
@@ -96,6 +90,46 @@ pub async fn relay(gateway_id: &str, command: &Command) -> Result<Answer, RelayE
         504 => Err(RelayError::Timeout),
         status => Err(unavailable(format!("HTTP {status}"))),
     }
+}
+
+/// Tells the hub that access ended, so it closes the terminals concerned at once. A failure
+/// is logged, not returned: what the caller changed stands, and terminals already open then
+/// stay open until they close on their own (no new ticket can be had for them).
+pub async fn revoke(revocation: &Revocation) {
+    let body = match serde_json::to_string(revocation) {
+        Ok(body) => body,
+        Err(e) => {
+            eprintln!("hub revocation {revocation:?}: {e}");
+            return;
+        }
+    };
+    let outcome = match post("/internal/revoke", body) {
+        Ok(request) => outbound::send(request, REVOKE_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(why) => Err(why),
+    };
+    match outcome {
+        Ok(response) if *response.status() == 200 => {}
+        Ok(response) => eprintln!(
+            "hub revocation {revocation:?}: HTTP {}; open terminals stay open",
+            response.status()
+        ),
+        Err(why) => eprintln!("hub revocation {revocation:?}: {why}; open terminals stay open"),
+    }
+}
+
+/// A JSON `POST` of `body` to the hub's `path`, with the shared secret.
+fn post(path: &str, body: String) -> Result<Request, String> {
+    let base = config::optional("hub_url").ok_or("hub_url is not set")?;
+    let secret = config::optional("hub_secret").ok_or("hub_secret is not set")?;
+    Ok(Request::builder()
+        .method(Method::Post)
+        .uri(format!("{}{path}", base.trim_end_matches('/')))
+        .header("authorization", format!("Bearer {secret}"))
+        .header("content-type", "application/json")
+        .body(body)
+        .build())
 }
 
 fn error_code(body: &[u8]) -> Option<String> {

@@ -24,6 +24,7 @@ pub mod login;
 pub mod outbound;
 pub mod respond;
 pub mod router;
+pub mod status;
 pub mod teardown;
 pub mod vault;
 

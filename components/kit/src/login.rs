@@ -117,20 +117,21 @@ pub fn end(hash: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Ends every login of `user_id`.
-pub fn end_all(user_id: &str) -> Result<(), ApiError> {
+/// Ends every login of `user_id`; the hashes of those it ended.
+pub fn end_all(user_id: &str) -> Result<Vec<String>, ApiError> {
     let conn = db::open()?;
-    let hashes = db::run(&conn, SQL_HASHES_OF_USER, &[db::t(user_id)])?;
+    let rows = db::run(&conn, SQL_HASHES_OF_USER, &[db::t(user_id)])?;
+    let hashes: Vec<String> = (0..rows.rows.len())
+        .filter_map(|row| db::text(&rows, row, 0))
+        .collect();
     let store = kv::store()?;
-    for row in 0..hashes.rows.len() {
-        if let Some(hash) = db::text(&hashes, row, 0) {
-            store
-                .delete(&login::key_for_hash(&hash))
-                .map_err(kv::failed)?;
-        }
+    for hash in &hashes {
+        store
+            .delete(&login::key_for_hash(hash))
+            .map_err(kv::failed)?;
     }
     db::run(&conn, SQL_DELETE_OF_USER, &[db::t(user_id)])?;
-    Ok(())
+    Ok(hashes)
 }
 
 /// The `Set-Cookie` value that signs the browser out.

@@ -1,9 +1,10 @@
 //! `POST /vps/:id/sessions/:sid/attach {mode?}`: a short-lived signed ticket and the URL of
-//! the hub's terminal socket for it. The hub verifies the ticket without a database.
+//! the hub's terminal socket for it. The hub verifies the ticket without a database; the
+//! ticket names the sign-in it was issued in, so signing out closes only its terminals.
 
 use chatcode_core::{
     ApiError,
-    ticket::{self, AttachTicket, MAX_TICKET_LIFETIME_MS, Mode},
+    ticket::{self, AttachTicket, Holder, MAX_TICKET_LIFETIME_MS, Mode},
     time::now_ms,
 };
 use chatcode_kit::{Reply, config, respond};
@@ -25,7 +26,7 @@ struct Body {
 /// 200 `{url, ticket, expires_at}`.
 pub fn handle(req: &Request, vps_id: &str, session_id: &str) -> Reply {
     // Ownership first: a foreign id answers 404 before anything else is said about it.
-    let (user_id, vps, session, _conn) = owned_session(req, vps_id, session_id)?;
+    let (user, vps, session, _conn) = owned_session(req, vps_id, session_id)?;
     let body: Body = if req.body().is_empty() {
         Body::default()
     } else {
@@ -36,7 +37,7 @@ pub fn handle(req: &Request, vps_id: &str, session_id: &str) -> Reply {
     }
     let secret = config::required("hub_secret")?;
     let ticket = AttachTicket::new(
-        user_id,
+        Holder::new(user.user_id.clone(), user.login_ref()),
         vps.gateway_id,
         vps.id.clone(),
         session.id.clone(),

@@ -10,7 +10,7 @@ use chatcode_core::{
     sessions::{CreateSessionRequest, SessionStatus},
     time::now_ms,
 };
-use chatcode_kit::{Reply, budget, caller, db, hub, respond};
+use chatcode_kit::{Reply, budget, caller, db, hub, respond, status};
 use spin_sdk::http::Request;
 
 use crate::{manage::vps_not_found, store};
@@ -37,9 +37,9 @@ pub async fn handle(req: &Request, vps_id: &str) -> Reply {
         .as_ref()
         .and_then(|c| serde_json::to_string(c).ok());
     let now = now_ms();
-    store::insert(
+    status::session_starting(
         &conn,
-        &store::NewRow {
+        &status::NewSession {
             id: &session_id,
             user_id: &user.user_id,
             vps_id: &vps.id,
@@ -62,7 +62,7 @@ pub async fn handle(req: &Request, vps_id: &str) -> Reply {
     });
     let outcome = hub::relay(&vps.gateway_id, &command).await;
     let failed = |why: &str| {
-        store::set_status(
+        status::set_session(
             &conn,
             &session_id,
             SessionStatus::Error,
@@ -77,7 +77,7 @@ pub async fn handle(req: &Request, vps_id: &str) -> Reply {
                 .as_ref()
                 .is_some_and(|e| e["type"] == "session.started");
             if started {
-                store::set_status(&conn, &session_id, SessionStatus::Running, None, now_ms())?;
+                status::set_session(&conn, &session_id, SessionStatus::Running, None, now_ms())?;
             }
         }
         Ok(answer) => {

@@ -4,10 +4,15 @@
 use chatcode_core::{
     ApiError,
     protocol::{Command, SessionEnd, SnapshotRequest},
+    revocation::Revocation,
     sessions::SessionStatus,
     time::now_ms,
 };
-use chatcode_kit::{Reply, caller, db, hub, respond};
+use chatcode_kit::{
+    Reply,
+    caller::{self, Caller},
+    db, hub, respond, status,
+};
 use serde_json::json;
 use spin_sdk::http::Request;
 
@@ -30,21 +35,21 @@ pub fn owned_session(
     req: &Request,
     vps_id: &str,
     session_id: &str,
-) -> Result<(String, OwnedVps, Session, spin_sdk::sqlite::Connection), ApiError> {
-    let (user_id, vps, conn) = owned_vps(req, vps_id)?;
+) -> Result<(Caller, OwnedVps, Session, spin_sdk::sqlite::Connection), ApiError> {
+    let (user, vps, conn) = owned_vps(req, vps_id)?;
     let session = store::get(&conn, &vps.id, session_id)?.ok_or_else(session_not_found)?;
-    Ok((user_id, vps, session, conn))
+    Ok((user, vps, session, conn))
 }
 
 /// The signed-in user's VPS, or 404.
 pub fn owned_vps(
     req: &Request,
     vps_id: &str,
-) -> Result<(String, OwnedVps, spin_sdk::sqlite::Connection), ApiError> {
+) -> Result<(Caller, OwnedVps, spin_sdk::sqlite::Connection), ApiError> {
     let user = caller::require(req)?;
     let conn = db::open()?;
     let vps = store::owned_vps(&conn, &user.user_id, vps_id)?.ok_or_else(vps_not_found)?;
-    Ok((user.user_id, vps, conn))
+    Ok((user, vps, conn))
 }
 
 /// Lists the VPS's sessions.
@@ -53,9 +58,9 @@ pub fn list(req: &Request, vps_id: &str) -> Reply {
     respond::json(200, &json!({ "sessions": store::list(&conn, &vps.id)? }))
 }
 
-/// Ends a session on its gateway and marks it `ended`; 204. Ending an ended session is a
-/// no-op, and a session that never started (or whose gateway no longer knows it) is simply
-/// marked ended.
+/// Ends a session on its gateway, marks it `ended` and has the hub close its terminals; 204.
+/// Ending an ended session is a no-op, and a session that never started (or whose gateway no
+/// longer knows it) is simply marked ended.
 pub async fn end(req: &Request, vps_id: &str, session_id: &str) -> Reply {
     let (_, vps, session, conn) = owned_session(req, vps_id, session_id)?;
     match session.status.as_str() {
@@ -70,7 +75,12 @@ pub async fn end(req: &Request, vps_id: &str, session_id: &str) -> Reply {
             hub::relay(&vps.gateway_id, &command).await?;
         }
     }
-    store::set_status(&conn, session_id, SessionStatus::Ended, None, now_ms())?;
+    status::set_session(&conn, session_id, SessionStatus::Ended, None, now_ms())?;
+    hub::revoke(&Revocation::Session {
+        gateway_id: vps.gateway_id,
+        session_id: session_id.to_owned(),
+    })
+    .await;
     Ok(respond::no_content(None))
 }
 

@@ -1,8 +1,9 @@
-//! The `sessions` rows and the VPS they belong to: every SQL statement of this component.
+//! The `sessions` rows and the VPS they belong to, as this component reads them. Writes of a
+//! session's status go through `chatcode_kit::status`, the one writer.
 //!
 //! Every read goes through the signed-in user's VPS, so another user's ids are simply absent.
 
-use chatcode_core::{ApiError, sessions::SessionStatus};
+use chatcode_core::ApiError;
 use chatcode_kit::db;
 use serde::Serialize;
 use spin_sdk::sqlite::{Connection, RowResult, Value};
@@ -105,60 +106,4 @@ pub fn get(conn: &Connection, vps_id: &str, session_id: &str) -> Result<Option<S
     )?
     .into_iter()
     .next())
-}
-
-/// What a new session row holds.
-pub struct NewRow<'a> {
-    pub id: &'a str,
-    pub user_id: &'a str,
-    pub vps_id: &'a str,
-    pub title: &'a str,
-    pub agent_type: &'a str,
-    pub agent_config: Option<&'a str>,
-    pub workdir: &'a str,
-    pub now: i64,
-}
-
-/// Inserts a session in status `starting`.
-pub fn insert(conn: &Connection, row: &NewRow<'_>) -> Result<(), ApiError> {
-    db::run(
-        conn,
-        "INSERT INTO sessions (id, user_id, vps_id, title, agent_type, agent_config, workdir, \
-         status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'starting', ?, ?)",
-        &[
-            db::t(row.id),
-            db::t(row.user_id),
-            db::t(row.vps_id),
-            db::t(row.title),
-            db::t(row.agent_type),
-            db::opt(row.agent_config),
-            db::t(row.workdir),
-            Value::Integer(row.now),
-            Value::Integer(row.now),
-        ],
-    )?;
-    Ok(())
-}
-
-/// Moves a session to `status` (with its error, if any). Ending also stamps `ended_at`.
-pub fn set_status(
-    conn: &Connection,
-    session_id: &str,
-    status: SessionStatus,
-    error: Option<&str>,
-    now: i64,
-) -> Result<(), ApiError> {
-    db::run(
-        conn,
-        "UPDATE sessions SET status = ?1, error = COALESCE(?2, error), updated_at = ?3, \
-         ended_at = CASE WHEN ?1 = 'ended' THEN COALESCE(ended_at, ?3) ELSE ended_at END \
-         WHERE id = ?4",
-        &[
-            db::t(status.as_str()),
-            db::opt(error),
-            Value::Integer(now),
-            db::t(session_id),
-        ],
-    )?;
-    Ok(())
 }

@@ -1,10 +1,9 @@
 //! chatcode vps component: a user's VPSes on DigitalOcean (create with gateway credentials
-//! in cloud-init, list, detail, power, delete) and the internal routes the hub calls for
-//! gateways (authenticate, record events, sweep). A thin spin-sdk adapter: routing here,
-//! HTTP mapping in the handler modules, SQL in `store`.
+//! in cloud-init, list, detail, power, delete). The hub's gateway routes are the `gateways`
+//! component's. A thin spin-sdk adapter: routing here, HTTP mapping in the handler modules,
+//! SQL in `store`.
 
 mod create;
-mod hub;
 mod manage;
 mod options;
 mod settings;
@@ -55,19 +54,6 @@ pub async fn route(req: Request) -> Response {
             |req, params| async move {
                 manage::power(&req, param(&params, "id"), PowerAction::On).await
             },
-        )
-        .route(
-            Method::Post,
-            "/internal/gateways/auth",
-            |req, _| async move { hub::gateway_auth::handle(&req) },
-        )
-        .route(
-            Method::Post,
-            "/internal/gateways/:id/events",
-            |req, params| async move { hub::events::handle(&req, param(&params, "id")) },
-        )
-        .route(Method::Post, "/internal/sweep", |req, _| async move {
-            hub::sweep::handle(&req)
-        });
+        );
     routes.handle(req).await
 }

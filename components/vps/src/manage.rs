@@ -1,5 +1,6 @@
 //! `DELETE /vps/:id` and `POST /vps/:id/power-off|power-on`: changes that DigitalOcean
-//! carries out first and the rows then record.
+//! carries out first and the rows then record. A deleted VPS's terminals and gateway socket
+//! are closed by the hub.
 
 use chatcode_core::{ApiError, ErrorKind, time::now_ms, vps::PowerAction};
 use chatcode_kit::{
@@ -23,6 +24,7 @@ pub async fn delete(req: &Request, vps_id: &str) -> Reply {
     let doomed = Doomed {
         vps_id: vps.id,
         droplet_id: vps.droplet_id,
+        gateway_id: Some(vps.gateway.id),
     };
     teardown::destroy(&conn, &mut client, &doomed).await?;
     Ok(respond::no_content(None))

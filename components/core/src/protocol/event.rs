@@ -9,7 +9,11 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::{Body, ProtocolError, clip, message_enum, open_text};
+use super::{
+    Body, ProtocolError, clip, decode_data, is_valid_gateway_id, is_valid_request_id,
+    is_valid_session_id, message_enum, open_text,
+};
+use crate::time::parse_rfc3339_ms;
 
 message_enum! {
     /// An event from a gateway.
@@ -83,9 +87,145 @@ impl Event {
         }
     }
 
-    /// Events are taken as the gateway sends them; the types are the whole check.
+    /// The protocol's limits beyond the types: ids of the right form, text and lists of a
+    /// bounded size, timestamps in RFC 3339. An event that breaks one is refused as a whole.
     fn validate(&self) -> Result<(), &'static str> {
+        if self.request_id().is_some_and(|id| !is_valid_request_id(id)) {
+            return Err("request_id must be 1 to 128 bytes");
+        }
+        if self.session_id().is_some_and(|id| !is_valid_session_id(id)) {
+            return Err("session_id must be 1 to 255 characters of [A-Za-z0-9_-]");
+        }
+        match self {
+            Event::Ack(e) => text(e.error.as_deref(), MAX_EVENT_TEXT_CHARS, ERROR_TOO_LONG),
+            Event::GatewayHello(e) => {
+                gateway_id(&e.gateway_id)?;
+                for value in [
+                    &e.version,
+                    &e.hostname,
+                    &e.system_info.os,
+                    &e.system_info.arch,
+                ] {
+                    text(Some(value), MAX_EVENT_NAME_CHARS, NAME_TOO_LONG)?;
+                }
+                text(e.go_version.as_deref(), MAX_EVENT_NAME_CHARS, NAME_TOO_LONG)?;
+                text(
+                    e.bootstrap_token.as_deref(),
+                    MAX_EVENT_NAME_CHARS,
+                    NAME_TOO_LONG,
+                )
+            }
+            Event::GatewayHealth(e) => validate_health(e),
+            Event::SessionError(e) => text(Some(&e.error), MAX_EVENT_TEXT_CHARS, ERROR_TOO_LONG),
+            Event::SshKeys(e) => {
+                list(e.keys.len(), LIST_TOO_LONG)?;
+                e.keys.iter().try_for_each(|key| {
+                    [&key.fingerprint, &key.label, &key.algorithm, &key.added_at]
+                        .into_iter()
+                        .chain(&key.expires_at)
+                        .try_for_each(|value| {
+                            text(Some(value), MAX_EVENT_NAME_CHARS, NAME_TOO_LONG)
+                        })
+                })
+            }
+            Event::FileContentBegin(e) => {
+                transfer_id(&e.transfer_id)?;
+                text(
+                    Some(&e.path),
+                    MAX_EVENT_TEXT_CHARS,
+                    "path is longer than 4096 characters",
+                )
+            }
+            Event::FileContentChunk(e) => {
+                transfer_id(&e.transfer_id)?;
+                decode_data(&e.data)
+                    .map(drop)
+                    .ok_or("data must be standard padded base64")
+            }
+            Event::FileContentEnd(e) => transfer_id(&e.transfer_id),
+            Event::AgentInstalled(e) => {
+                text(Some(&e.agent), MAX_EVENT_NAME_CHARS, NAME_TOO_LONG)?;
+                text(e.version.as_deref(), MAX_EVENT_NAME_CHARS, NAME_TOO_LONG)
+            }
+            Event::AgentsStatus(e) => list(e.agents.len(), LIST_TOO_LONG),
+            Event::WorkspaceFolders(e) => list(e.folders.len(), LIST_TOO_LONG),
+            Event::GatewayUpdated(e) => text(Some(&e.version), MAX_EVENT_NAME_CHARS, NAME_TOO_LONG),
+            Event::GatewayUpdateFailed(e) => {
+                text(Some(&e.error), MAX_EVENT_TEXT_CHARS, ERROR_TOO_LONG)
+            }
+            Event::SessionStarted(_) | Event::SessionEnded(_) | Event::SessionSnapshot(_) => Ok(()),
+        }
+    }
+}
+
+/// Longest name-like text of an event (versions, hostnames, agents, key fields), in characters.
+pub const MAX_EVENT_NAME_CHARS: usize = 256;
+/// Longest free text of an event (errors, paths), in characters.
+pub const MAX_EVENT_TEXT_CHARS: usize = 4096;
+/// Most entries of an event's list (active sessions, keys, agents, folders).
+pub const MAX_EVENT_LIST: usize = 1024;
+/// Longest `transfer_id`, in bytes.
+const MAX_TRANSFER_ID_BYTES: usize = 128;
+const NAME_TOO_LONG: &str = "a name, version or key field is longer than 256 characters";
+const ERROR_TOO_LONG: &str = "error is longer than 4096 characters";
+const LIST_TOO_LONG: &str = "a list holds more than 1024 entries";
+
+fn validate_health(health: &GatewayHealth) -> Result<(), &'static str> {
+    gateway_id(&health.gateway_id)?;
+    timestamp(&health.timestamp, "timestamp must be an RFC 3339 date-time")?;
+    if health
+        .cpu_percent
+        .is_some_and(|p| !(p >= 0.0 && p.is_finite()))
+    {
+        return Err("cpu_percent must be a number >= 0");
+    }
+    let active = health.active_sessions.as_deref().unwrap_or_default();
+    list(active.len(), LIST_TOO_LONG)?;
+    active.iter().try_for_each(|session| {
+        if !is_valid_session_id(&session.session_id) {
+            return Err("active_sessions: session_id must be 1 to 255 characters of [A-Za-z0-9_-]");
+        }
+        timestamp(
+            &session.last_activity_at,
+            "active_sessions: last_activity_at must be an RFC 3339 date-time",
+        )
+    })
+}
+
+fn gateway_id(id: &str) -> Result<(), &'static str> {
+    if is_valid_gateway_id(id) {
         Ok(())
+    } else {
+        Err("gateway_id must be 1 to 128 characters of [A-Za-z0-9_-]")
+    }
+}
+
+fn transfer_id(id: &str) -> Result<(), &'static str> {
+    if !id.is_empty() && id.len() <= MAX_TRANSFER_ID_BYTES {
+        Ok(())
+    } else {
+        Err("transfer_id must be 1 to 128 bytes")
+    }
+}
+
+fn timestamp(value: &str, why: &'static str) -> Result<(), &'static str> {
+    parse_rfc3339_ms(value).map(drop).ok_or(why)
+}
+
+/// `value`, when present, has at most `max` characters; `why` otherwise.
+fn text(value: Option<&str>, max: usize, why: &'static str) -> Result<(), &'static str> {
+    match value {
+        Some(v) if v.chars().nth(max).is_some() => Err(why),
+        _ => Ok(()),
+    }
+}
+
+/// A list of `len` entries is within [`MAX_EVENT_LIST`]; `why` otherwise.
+fn list(len: usize, why: &'static str) -> Result<(), &'static str> {
+    if len <= MAX_EVENT_LIST {
+        Ok(())
+    } else {
+        Err(why)
     }
 }
 

@@ -11,7 +11,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 mod browser;
+pub mod close;
 mod command;
+pub mod error_code;
 mod event;
 pub mod frame;
 
@@ -28,8 +30,8 @@ pub use command::{
 pub use event::{
     Ack, ActiveSession, AgentInstalled, AgentsStatus, Event, FileContentBegin, FileContentChunk,
     FileContentEnd, GatewayHealth, GatewayHello, GatewayUpdateFailed, GatewayUpdated, Incoming,
-    SessionEnded, SessionError, SessionSnapshot, SessionStarted, SshKey, SshKeys, SystemInfo,
-    WorkspaceFolders, parse_event,
+    MAX_EVENT_LIST, MAX_EVENT_NAME_CHARS, MAX_EVENT_TEXT_CHARS, SessionEnded, SessionError,
+    SessionSnapshot, SessionStarted, SshKey, SshKeys, SystemInfo, WorkspaceFolders, parse_event,
 };
 pub use frame::{Frame, FrameError, FrameKind, FrameRef};
 

@@ -205,6 +205,13 @@ fn schemas_and_parsers_refuse_the_same_messages() {
     let hello = json_of(&samples::events()[2]);
     let started = json_of(&samples::events()[5]);
     let snapshot = json_of(&samples::events()[8]);
+    let health = json_of(&samples::events()[3]);
+    let failed = json_of(&samples::events()[7]);
+    let content = json_of(&samples::events()[12]);
+    let active = |n: usize, sid: &str| {
+        let one = json!({"session_id": sid, "last_activity_at": "2025-06-01T12:00:00Z"});
+        json!({ "active_sessions": vec![one; n] })
+    };
     let input = json_of(&samples::browser_messages()[0]);
     let b_resize = json_of(&samples::browser_messages()[2]);
     let error = json_of(&samples::hub_messages()[2]);
@@ -242,6 +249,21 @@ fn schemas_and_parsers_refuse_the_same_messages() {
         ("events", edit(&snapshot, json!({"cols": 70_000}))),
         ("events", edit(&snapshot, json!({"content": null}))),
         ("events", edit(&snapshot, json!({"schema_version": "0"}))),
+        ("events", edit(&snapshot, json!({"session_id": "ses 1"}))),
+        ("events", edit(&started, json!({"request_id": ""}))),
+        (
+            "events",
+            edit(&started, json!({"session_id": "s".repeat(256)})),
+        ),
+        ("events", edit(&hello, json!({"gateway_id": "gw/dev"}))),
+        ("events", edit(&hello, json!({"hostname": "h".repeat(257)}))),
+        ("events", edit(&health, json!({"timestamp": "yesterday"}))),
+        ("events", edit(&health, json!({"cpu_percent": -1}))),
+        ("events", edit(&health, active(1, "ses/1"))),
+        ("events", edit(&health, active(1025, SID))),
+        ("events", edit(&failed, json!({"error": "x".repeat(4097)}))),
+        ("events", edit(&content, json!({"data": "not base64"}))),
+        ("events", edit(&content, json!({"transfer_id": ""}))),
         ("browser", edit(&input, json!({"data": "aGk"}))),
         ("browser", edit(&input, json!({"user_id": "usr-1"}))),
         ("browser", edit(&input, json!({"session_id": null}))),
@@ -273,6 +295,9 @@ fn schemas_and_parsers_refuse_the_same_messages() {
             ),
         ),
         ("events", edit(&snapshot, json!({"cursor_shape": "block"}))),
+        ("events", edit(&failed, json!({"error": "x".repeat(4096)}))),
+        ("events", edit(&health, active(1024, SID))),
+        ("events", edit(&hello, json!({"hostname": "h".repeat(256)}))),
         (
             "commands",
             edit(&create, json!({"agent": "none", "env": {}})),
@@ -290,5 +315,18 @@ fn schemas_and_parsers_refuse_the_same_messages() {
             rust_accepts(folder, value),
             "Rust refuses {folder}: {value}"
         );
+    }
+}
+
+#[test]
+fn readme_lists_every_close_and_error_code() {
+    let readme = std::fs::read_to_string(protocol_dir().join("README.md")).unwrap_or_default();
+    for (code, name) in close::ALL {
+        let row = format!("| {code} | `{name}` |");
+        assert!(readme.contains(&row), "README.md has no row {row}");
+    }
+    for code in error_code::ALL {
+        let row = format!("| `{code}` |");
+        assert!(readme.contains(&row), "README.md has no row {row}");
     }
 }

@@ -2,12 +2,10 @@
 //! token. 200 `{vps_id, user_id}` or 401.
 
 use chatcode_core::{ApiError, token::verify_token};
-use chatcode_kit::{Reply, db, internal, respond};
+use chatcode_kit::{Reply, config, db, internal, respond};
 use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::Request;
-
-use crate::settings;
 
 /// Largest accepted body.
 const MAX_BODY: usize = 4 * 1024;
@@ -25,7 +23,7 @@ struct Body {
 pub fn handle(req: &Request) -> Reply {
     internal::require_hub(req)?;
     let body: Body = respond::parse_body(req.body(), MAX_BODY)?;
-    let salt = settings::token_salt()?;
+    let salt = config::required("gateway_token_salt")?;
     let conn = db::open()?;
     let row = db::run(
         &conn,
