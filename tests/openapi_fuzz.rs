@@ -14,7 +14,7 @@
 //! "No request reaches another user's data": a second user, bob, has a VPS with a connected
 //! gateway, a session, an API key, settings, a card, a purchase and usage. A run as alice
 //! with bob's ids as every path parameter must answer 404 to each request (read back from its
-//! HAR report), and after all runs bob's rows, his droplet, his card and customer at Stripe
+//! HAR report), and after the users' runs bob's rows, his droplet, his card and customer at Stripe
 //! and the commands his gateway received are as before.
 
 mod schemathesis_support;
@@ -446,17 +446,6 @@ fn schemathesis_finds_no_server_error_no_broken_answer_and_no_way_into_another_u
         ))
         .run(&st, dir);
 
-    took += Run::new("hub", &app, MAX_EXAMPLES)
-        .header("Authorization: Bearer test-hub-secret")
-        .arg("--include-tag=internal")
-        .exclude(&NEVER)
-        .config(format!(
-            "[[operations]]\ninclude-path = \"/internal/gateways/{{id}}/events\"\n\
-             parameters = {{ \"path.id\" = \"{}\" }}\n",
-            alice.gateway_id
-        ))
-        .run(&st, dir);
-
     // Alice with bob's ids: every operation with a path parameter, signed in by her key, bob's
     // VPS, session, API key, usage event and card ids fixed as the parameters. The pages
     // (`web`) render any id (they hold no data), and `internal` routes answer only the hub.
@@ -538,5 +527,18 @@ fn schemathesis_finds_no_server_error_no_broken_answer_and_no_way_into_another_u
         bob_commands,
         "bob's gateway received commands during the runs"
     );
+
+    // The hub's run last: the hub is trusted with every gateway, and a sweep with
+    // `hub_started` records them all disconnected, bob's included.
+    took += Run::new("hub", &app, MAX_EXAMPLES)
+        .header("Authorization: Bearer test-hub-secret")
+        .arg("--include-tag=internal")
+        .exclude(&NEVER)
+        .config(format!(
+            "[[operations]]\ninclude-path = \"/internal/gateways/{{id}}/events\"\n\
+             parameters = {{ \"path.id\" = \"{}\" }}\n",
+            alice.gateway_id
+        ))
+        .run(&st, dir);
     eprintln!("schemathesis: {took:?} in all");
 }

@@ -24,6 +24,8 @@ pub struct Target {
     pub method: &'static str,
     /// Path; `{n}` is replaced by a per-connection counter.
     pub path: String,
+    /// A JSON body to send with each request.
+    pub body: Option<&'static str>,
 }
 
 /// Latencies and throughput of one run.
@@ -152,11 +154,17 @@ async fn connection(
     while Instant::now() < deadline {
         n += 1;
         let path = target.path.replace("{n}", &format!("{worker}-{}", n % 64));
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(target.method)
             .uri(path)
-            .header("host", target.addr.to_string())
-            .body(Full::new(Bytes::new()))?;
+            .header("host", target.addr.to_string());
+        if target.body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        let body = target
+            .body
+            .map_or_else(Bytes::new, |body| Bytes::from_static(body.as_bytes()));
+        let request = request.body(Full::new(body))?;
         sender
             .ready()
             .await

@@ -13,9 +13,11 @@ mod console;
 mod hub;
 mod instantiate;
 mod load;
+mod login;
 mod native;
 mod open_loop;
 mod report_file;
+mod targets;
 
 use std::{fmt::Write as _, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -156,6 +158,10 @@ enum Child {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // The runtime's logs (its request timings among them) only when asked for.
+    if std::env::var_os("RUST_LOG").is_some() {
+        chatcode_runtime::cli::init_logging();
+    }
     match args.child {
         Some(Child::IdleProbe {
             kind,
@@ -246,6 +252,10 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
     app_options
         .variables
         .insert("hub_secret".into(), "bench".into());
+    // The development login is one of the measured routes.
+    app_options
+        .variables
+        .insert("environment".into(), "development".into());
     app_options
         .variables
         .insert("public_url".into(), "http://127.0.0.1".into());
@@ -308,6 +318,7 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
         ("1 SQLite read + 1 write", "POST", "/probe/bench/{n}", probe),
     ];
     let mut report = String::new();
+    let mut empty_handler = Vec::new();
     writeln!(report, "{RUNTIME_HEADING}\n")?;
     writeln!(
         report,
@@ -328,27 +339,27 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
                 addr: runtime_addr,
                 method,
                 path: path.into(),
+                body: None,
             };
             let base = Target {
                 addr: native,
                 method,
                 path: path.into(),
+                body: None,
             };
             let (ours, base) = load::compare(&ours, &base, connections, duration).await?;
             writeln!(
                 report,
-                "| {name} | {connections} | {:.0} | {:.0} | {:.2}× | {} / {} | {} / {} | {} |",
-                ours.rps,
-                base.rps,
-                ours.rps / base.rps,
-                us(ours.p50),
-                us(ours.p99),
-                us(base.p50),
-                us(base.p99),
-                overhead(&ours, &base),
+                "| {name} | {connections} | {} |",
+                row_figures(&ours, &base)
             )?;
+            if path == "/probe/ok" {
+                empty_handler.push((connections, ours, base));
+            }
         }
     }
+    let (login_rows, login) = login::rows(app, native, args.connections, duration).await?;
+    report.push_str(&login_rows);
     writeln!(
         report,
         "\nPer-request instantiation of the probe component (fresh `Store` + `instantiate_async`, \
@@ -359,8 +370,28 @@ async fn runtime_section(args: &Args) -> anyhow::Result<String> {
         us(instantiation.p50),
         us(instantiation.p99)
     )?;
+    report.push_str(WHERE_THE_TIME_GOES);
+    report.push_str(&targets::runtime(&empty_handler, &login));
     Ok(report)
 }
+
+/// Where an empty-handler request's work goes at 16 connections: issue 18's profile, taken once
+/// (not by this benchmark), with the command that repeats it.
+const WHERE_THE_TIME_GOES: &str = "\nWhere the empty handler's time goes at 16 connections \
+(issue 18's profile, not measured by this run: `chatcode-runtime` serving the probe under \
+`valgrind --tool=callgrind` with a 256 MiB memory reservation so the pool fits valgrind's \
+address space, `wrk -t1 -c16`, counters zeroed after a warm-up): about 313,000 instructions per \
+request. The guest's `handle` call is 136,000 of them (its own code about 62,000 to 78,000, and \
+23 host calls at about 2,500 each, a fifth of that lowering the request's headers into guest \
+memory through the guest's `cabi_realloc`); instantiation 95,000 (118 imports resolved, 77 \
+lowering trampolines and 53 lazily made funcrefs, each a binary search of the component's \
+function table: `CompiledFunctionsTable::func_loc` alone is 32,000); dropping the store 28,000 \
+(resetting the instance's memories and table, plus a `PAGEMAP_SCAN` ioctl per memory). hyper \
+(9,000), Tokio (5,000) and the runtime's own request code (route, `spin-*` headers, store \
+set-up: about 10,000) are under a tenth. Sampled with `perf` (wall clock), a quarter of the \
+time is the kernel: the loopback TCP write and its delivery to the client, and about 0.7 \
+context switches per request; no request hops threads. A fresh instance per request, as \
+`spin up` does for WASI 0.2, is what sets the floor.\n";
 
 async fn serve(options: RuntimeOptions) -> anyhow::Result<std::net::SocketAddr> {
     let runtime = tokio::task::spawn_blocking(move || Runtime::load(&options)).await??;
@@ -370,6 +401,21 @@ async fn serve(options: RuntimeOptions) -> anyhow::Result<std::net::SocketAddr> 
     // Served until the process exits.
     std::mem::forget(serving);
     Ok(addr)
+}
+
+/// A row's figures after its endpoint and connections: req/s, ratio, p50 / p99, overhead.
+fn row_figures(ours: &Measured, base: &Measured) -> String {
+    format!(
+        "{:.0} | {:.0} | {:.2}× | {} / {} | {} / {} | {}",
+        ours.rps,
+        base.rps,
+        ours.rps / base.rps,
+        us(ours.p50),
+        us(ours.p99),
+        us(base.p50),
+        us(base.p99),
+        overhead(ours, base),
+    )
 }
 
 fn us(d: Duration) -> String {

@@ -1,5 +1,6 @@
 //! The baseline: the benchmarked handlers' logic served natively by axum and
-//! rusqlite, with the runtime's SQLite settings (WAL, synchronous=FULL).
+//! rusqlite, with the runtime's SQLite settings (WAL, synchronous=FULL) and, for writes, its
+//! write turns ([`chatcode_runtime::storage::run_write`]).
 
 use std::{net::SocketAddr, path::Path, sync::Arc};
 
@@ -8,7 +9,7 @@ use axum::{
     extract::{Path as UrlPath, State},
     routing::{get, post},
 };
-use chatcode_runtime::storage::{Pool, run_blocking};
+use chatcode_runtime::storage::{Pool, run_blocking, run_write};
 use serde_json::{Value, json};
 
 #[derive(Clone)]
@@ -44,7 +45,7 @@ pub async fn serve(dir: &Path) -> anyhow::Result<SocketAddr> {
 async fn start(dir: &Path) -> anyhow::Result<SocketAddr> {
     let stores = Arc::new(Stores {
         database: Pool::open(&dir.join("native.db"))?,
-        key_value: Pool::open_key_value(dir)?,
+        key_value: Pool::open_key_value(&dir.join("native_kv.db"))?,
     });
     run_blocking(stores.database.clone(), |c| {
         c.execute_batch(
@@ -55,11 +56,17 @@ async fn start(dir: &Path) -> anyhow::Result<SocketAddr> {
     })
     .await
     .map_err(anyhow::Error::msg)?;
+    let login_stores = crate::login::open_stores(dir)?;
+    crate::login::migrate(&login_stores.database).await?;
+    let login = Router::new()
+        .route(crate::login::PATH, post(crate::login::native_login))
+        .with_state(Arc::new(login_stores));
     let app = Router::new()
         .route("/probe/ok", get(|| async { "ok" }))
         .route("/probe/bench/{key}", post(bench))
         .route("/healthz", get(healthz))
-        .with_state(stores);
+        .with_state(stores)
+        .merge(login);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -69,7 +76,7 @@ async fn start(dir: &Path) -> anyhow::Result<SocketAddr> {
 /// Same SQL as the probe's `/probe/bench/:key`: one read, one write.
 async fn bench(State(stores): State<Arc<Stores>>, UrlPath(key): UrlPath<String>) -> Json<Value> {
     let k = key.clone();
-    let previous = run_blocking(stores.database.clone(), move |c| {
+    let previous = run_write(stores.database.clone(), move |c| {
         use rusqlite::OptionalExtension;
         let previous: Option<i64> = c
             .prepare_cached("SELECT n FROM counters WHERE key = ?")?

@@ -9,6 +9,7 @@
 use std::{
     collections::VecDeque,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
@@ -32,12 +33,12 @@ const SETTLE: Duration = Duration::from_millis(2);
 pub struct GuestBody {
     body: HyperOutgoingBody,
     guest: Option<Guest>,
-    component: String,
+    component: Arc<str>,
 }
 
 impl GuestBody {
     /// Wraps `body`; `guest` (if still running) is driven as the body is read.
-    pub fn new(body: HyperOutgoingBody, guest: Option<Guest>, component: String) -> Self {
+    pub fn new(body: HyperOutgoingBody, guest: Option<Guest>, component: Arc<str>) -> Self {
         Self {
             body,
             guest,
@@ -75,7 +76,7 @@ impl HttpBody for GuestBody {
 impl Drop for GuestBody {
     fn drop(&mut self) {
         if let Some(guest) = self.guest.take() {
-            let component = std::mem::take(&mut self.component);
+            let component = self.component.clone();
             tokio::spawn(async move {
                 if let Err(trap) = guest.await {
                     tracing::error!(%component, "guest trapped after responding: {trap:?}");

@@ -25,8 +25,10 @@ pub mod server;
 pub mod spare;
 pub mod storage;
 pub mod stores;
+pub mod timing;
 pub mod variables;
 pub mod workers;
+pub mod writer;
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -264,10 +266,12 @@ impl Connection {
             tracing::debug!("TCP_NODELAY: {e}");
         }
         let server = self.server;
+        let client_addr = router::ClientAddr::new(client);
         let upgrades = self.passthrough.is_some();
         let passthrough = self.passthrough;
         let service = service_fn(move |req| {
             let server = server.clone();
+            let client_addr = client_addr.clone();
             let taken = match &passthrough {
                 Some(p) if p.takes(&req) => Ok(p.handle(req)),
                 _ => Err(req),
@@ -275,7 +279,7 @@ impl Connection {
             async move {
                 match taken {
                     Ok(response) => Ok(response.await),
-                    Err(req) => server.handle(req, client).await,
+                    Err(req) => server.handle(req, client_addr).await,
                 }
             }
         });

@@ -1,14 +1,21 @@
 //! Outbound HTTP over kept-alive connections, as Spin does by default: one client for the
-//! whole runtime, whose pool every request shares, so a component that calls the same API on
+//! whole runtime, whose pools every request shares, so a component that calls the same API on
 //! each request pays for TCP and TLS set-up once, not every time.
+//!
+//! Each request thread has a pool of its own: a pooled connection is driven by a task on the
+//! runtime that opened it, so a request sent on another thread's connection would cross
+//! threads twice (there and back), each a wake-up of a parked thread when the machine is not
+//! busy — more than the rest of a local request costs.
 
 use std::{
+    collections::HashMap,
     error::Error as StdError,
     fmt,
     io::IoSlice,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, Mutex, PoisonError},
     task::{Context, Poll, ready},
+    thread::{self, ThreadId},
     time::Duration,
 };
 
@@ -46,8 +53,34 @@ tokio::task_local! {
 
 /// The runtime's outbound HTTP client.
 pub struct OutboundClient {
+    tls: Arc<rustls::ClientConfig>,
+    /// Each thread's pools, made on its first request.
+    pools: Mutex<HashMap<ThreadId, Pools>>,
+}
+
+/// One thread's kept-alive connections.
+#[derive(Clone)]
+struct Pools {
     http: Client<TcpConnector, WasiBody>,
     https: Client<TlsConnector, WasiBody>,
+}
+
+impl Pools {
+    fn new(tls: &Arc<rustls::ClientConfig>) -> Self {
+        let builder = || {
+            let mut builder = Client::builder(TokioExecutor::new());
+            builder
+                .pool_idle_timeout(IDLE_TIMEOUT)
+                .pool_timer(TokioTimer::new());
+            builder
+        };
+        Self {
+            http: builder().build(TcpConnector),
+            https: builder().build(TlsConnector {
+                config: tls.clone(),
+            }),
+        }
+    }
 }
 
 impl fmt::Debug for OutboundClient {
@@ -72,18 +105,19 @@ impl OutboundClient {
             .with_root_certificates(roots)
             .with_no_client_auth();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let tls = Arc::new(tls);
-        let builder = || {
-            let mut builder = Client::builder(TokioExecutor::new());
-            builder
-                .pool_idle_timeout(IDLE_TIMEOUT)
-                .pool_timer(TokioTimer::new());
-            builder
-        };
         Self {
-            http: builder().build(TcpConnector),
-            https: builder().build(TlsConnector { config: tls }),
+            tls: Arc::new(tls),
+            pools: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The calling thread's pools.
+    fn pools(&self) -> Pools {
+        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        pools
+            .entry(thread::current().id())
+            .or_insert_with(|| Pools::new(&self.tls))
+            .clone()
     }
 
     /// Sends `request` (absolute URI) within `options`' timeouts: connecting, the response
@@ -100,11 +134,12 @@ impl OutboundClient {
         let first_byte_timeout = limit(|o| o.first_byte_timeout);
         let between_bytes_timeout = limit(|o| o.between_bytes_timeout);
         let https = request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
+        let pools = self.pools();
         let sent = CONNECT_TIMEOUT.scope(connect_timeout, async {
             if https {
-                self.https.request(request).await
+                pools.https.request(request).await
             } else {
-                self.http.request(request).await
+                pools.http.request(request).await
             }
         });
         let response = timeout(first_byte_timeout, sent)

@@ -3,9 +3,11 @@
 //! Matching uses `routefinder`, the crate Spin itself uses, so precedence is
 //! the same: exact segments beat captures, captures beat wildcards, and among
 //! wildcards the longest prefix wins. A duplicated route: the last one wins.
+//! The header values that depend only on the route are made once, when the router is built.
 
-use std::{collections::HashMap, net::SocketAddr};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::manifest::{LoadedManifest, ManifestError, RouteConfig};
@@ -16,24 +18,24 @@ pub struct Router {
     inner: routefinder::Router<Route>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Route {
-    component: String,
-    /// The route as written in the manifest, e.g. `/vps/...`.
-    raw: String,
+    component: Arc<str>,
+    /// The route as written in the manifest, e.g. `/vps/...` (`None`: not a valid header value).
+    raw: Option<HeaderValue>,
     /// The route without its trailing `/...`, e.g. `/vps`.
-    prefix: String,
+    prefix: Option<HeaderValue>,
 }
 
 /// The result of routing one request path.
 #[derive(Debug, Clone)]
 pub struct RouteMatch {
     /// The component that handles it.
-    pub component: String,
-    /// `spin-matched-route` / `spin-raw-component-route`.
-    pub raw_route: String,
-    /// `spin-component-route`.
-    pub component_route: String,
+    pub component: Arc<str>,
+    /// `spin-matched-route` / `spin-raw-component-route` (`None`: not a valid header value).
+    pub raw_route: Option<HeaderValue>,
+    /// `spin-component-route` (`None`: not a valid header value).
+    pub component_route: Option<HeaderValue>,
     /// `spin-path-info`: what the wildcard matched, "" for exact routes.
     pub path_info: String,
     /// `:name` captures.
@@ -74,9 +76,9 @@ impl Router {
                 None => (based.clone(), raw.clone()),
             };
             let route = Route {
-                component,
-                raw: raw.clone(),
-                prefix,
+                component: component.into(),
+                raw: header_value(raw.clone()),
+                prefix: header_value(prefix),
             };
             inner
                 .add(spec.as_str(), route)
@@ -116,26 +118,42 @@ impl Router {
 impl RouteMatch {
     /// Adds the headers Spin gives every request it hands to a component; `full_url` is the
     /// request's absolute URL. A value that is not a valid header value is left out.
-    pub fn add_spin_headers(&self, headers: &mut HeaderMap, full_url: &str, client: SocketAddr) {
-        let mut add = |name: HeaderName, value: &str| {
-            if let Ok(value) = HeaderValue::from_str(value) {
+    pub fn add_spin_headers(&self, headers: &mut HeaderMap, full_url: String, client: &ClientAddr) {
+        let mut add = |name: HeaderName, value: Option<HeaderValue>| {
+            if let Some(value) = value {
                 headers.insert(name, value);
             }
         };
-        add(SPIN_PATH_INFO, &self.path_info);
-        add(SPIN_FULL_URL, full_url);
-        add(SPIN_MATCHED_ROUTE, &self.raw_route);
-        add(SPIN_BASE_PATH, "/");
-        add(SPIN_RAW_COMPONENT_ROUTE, &self.raw_route);
-        add(SPIN_COMPONENT_ROUTE, &self.component_route);
-        add(SPIN_CLIENT_ADDR, &client.to_string());
+        add(SPIN_PATH_INFO, header_value(self.path_info.clone()));
+        add(SPIN_FULL_URL, header_value(full_url));
+        add(SPIN_MATCHED_ROUTE, self.raw_route.clone());
+        add(SPIN_BASE_PATH, Some(HeaderValue::from_static("/")));
+        add(SPIN_RAW_COMPONENT_ROUTE, self.raw_route.clone());
+        add(SPIN_COMPONENT_ROUTE, self.component_route.clone());
+        add(SPIN_CLIENT_ADDR, client.0.clone());
         for (name, value) in &self.captures {
             let name = format!("spin-path-match-{}", name.to_ascii_lowercase());
             if let Ok(name) = HeaderName::try_from(name) {
-                add(name, value);
+                add(name, header_value(value.clone()));
             }
         }
     }
+}
+
+/// A connection's `spin-client-addr` value, made once for all its requests.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(Option<HeaderValue>);
+
+impl ClientAddr {
+    /// The value for a connection from `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self(header_value(addr.to_string()))
+    }
+}
+
+/// `value` as a header value without copying it, if it is a valid one.
+fn header_value(value: String) -> Option<HeaderValue> {
+    HeaderValue::from_maybe_shared(Bytes::from(value)).ok()
 }
 
 const SPIN_PATH_INFO: HeaderName = HeaderName::from_static("spin-path-info");
@@ -182,7 +200,7 @@ mod tests {
     }
 
     fn component(r: &Router, path: &str) -> Option<String> {
-        r.route(path).map(|m| m.component)
+        r.route(path).map(|m| m.component.to_string())
     }
 
     #[test]
@@ -217,7 +235,8 @@ mod tests {
         let r = router(&[("/foo/...", "w"), ("/users/:id/posts/...", "c")]);
         let m = r.route("/foo/bar/baz/").unwrap();
         assert_eq!(m.path_info, "/bar/baz/");
-        assert_eq!(m.component_route, "/foo");
+        let route = m.component_route.as_ref().and_then(|v| v.to_str().ok());
+        assert_eq!(route, Some("/foo"));
         assert_eq!(r.route("/foo").unwrap().path_info, "");
         let m = r.route("/users/42/posts/7").unwrap();
         assert_eq!(m.captures, vec![("id".to_string(), "42".to_string())]);
@@ -225,8 +244,8 @@ mod tests {
         let mut headers = HeaderMap::new();
         m.add_spin_headers(
             &mut headers,
-            "http://h:1/users/42/posts/7?q=1",
-            "127.0.0.1:9".parse().unwrap(),
+            "http://h:1/users/42/posts/7?q=1".to_owned(),
+            &ClientAddr::new("127.0.0.1:9".parse().unwrap()),
         );
         let get = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
         assert_eq!(

@@ -6,7 +6,6 @@
 
 use std::{
     convert::Infallible,
-    net::SocketAddr,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -27,6 +26,8 @@ use crate::{
     engine::EPOCH_TICK,
     guest_body::{self, Guest, GuestBody},
     host::RequestState,
+    router::ClientAddr,
+    timing::Timeline,
 };
 
 /// Boxed error carried by response bodies.
@@ -78,28 +79,32 @@ impl Server {
     pub async fn handle(
         self: Arc<Self>,
         req: Request<Incoming>,
-        client: SocketAddr,
+        client: ClientAddr,
     ) -> Result<Response<Body>, Infallible> {
         let started = Instant::now();
-        let method = req.method().clone();
-        let path = req.uri().path().to_string();
-        let (component, response) = self.dispatch(req, client).await;
-        tracing::info!(
-            target: "request",
-            %method,
-            path,
-            component = component.as_deref().unwrap_or("-"),
-            status = response.status().as_u16(),
-            micros = started.elapsed().as_micros() as u64,
-        );
+        // The log line's method and path, copied only when the request log is on.
+        let logged = tracing::enabled!(target: "request", tracing::Level::INFO)
+            .then(|| (req.method().clone(), req.uri().path().to_owned()));
+        let (component, response) = self.dispatch(req, client, started).await;
+        if let Some((method, path)) = logged {
+            tracing::info!(
+                target: "request",
+                %method,
+                path,
+                component = component.as_deref().unwrap_or("-"),
+                status = response.status().as_u16(),
+                micros = started.elapsed().as_micros() as u64,
+            );
+        }
         Ok(response)
     }
 
     async fn dispatch(
         self: &Arc<Self>,
         req: Request<Incoming>,
-        client: SocketAddr,
-    ) -> (Option<String>, Response<Body>) {
+        client: ClientAddr,
+        arrived: Instant,
+    ) -> (Option<Arc<str>>, Response<Body>) {
         let path = req.uri().path();
         if path == "/.well-known/spin/health" {
             return (None, text(StatusCode::OK, "OK"));
@@ -115,17 +120,18 @@ impl Server {
             return (None, empty(StatusCode::NOT_FOUND));
         };
         let component = route.component.clone();
-        let response = self.run(req, client, route).await;
+        let response = self.run(req, client, route, arrived).await;
         (Some(component), response)
     }
 
     async fn run(
         self: &Arc<Self>,
         req: Request<Incoming>,
-        client: SocketAddr,
+        client: ClientAddr,
         route: crate::router::RouteMatch,
+        arrived: Instant,
     ) -> Response<Body> {
-        let Some(loaded) = self.app.components.get(&route.component) else {
+        let Some(loaded) = self.app.components.get(&*route.component) else {
             return text(StatusCode::INTERNAL_SERVER_ERROR, "component not loaded");
         };
         let declared = req
@@ -144,6 +150,8 @@ impl Server {
             );
         };
 
+        // Only when the log asks for timings; then with the path they are logged under.
+        let timeline = Timeline::start(arrived).map(|t| (t, req.uri().path().to_owned()));
         let (mut parts, body) = req.into_parts();
         let body = match Limited::new(body, self.limits.max_body_bytes)
             .collect()
@@ -167,7 +175,7 @@ impl Server {
             .cloned()
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
         let full_url = format!("http://{host}{path_and_query}");
-        route.add_spin_headers(&mut parts.headers, &full_url, client);
+        route.add_spin_headers(&mut parts.headers, full_url, &client);
         // wasi:http wants an absolute URI.
         let mut uri = http::uri::Parts::default();
         uri.scheme = Some(http::uri::Scheme::HTTP);
@@ -182,11 +190,15 @@ impl Server {
         );
 
         // A spare instance was made after an earlier request; otherwise make one now.
+        let making = timeline.as_ref().map(|_| Instant::now());
         let (mut store, proxy) = match loaded.spare.take() {
             Some(ready) => (ready.store, Some(ready.proxy)),
             None => (loaded.new_store(&self.engine, &self.app.stores), None),
         };
         arm_deadline(&mut store, self.limits.request_timeout);
+        if let Some((timeline, _)) = &timeline {
+            store.data_mut().set_timeline(timeline.clone());
+        }
 
         let (sender, receiver) = oneshot::channel();
         let prepared = store
@@ -204,18 +216,25 @@ impl Server {
         let server = Arc::clone(self);
         let pre = loaded.pre.clone();
         let component = route.component.clone();
+        let guest_timeline = timeline.clone();
         let mut guest: Guest = Box::pin(async move {
             let handled = async {
-                let proxy = match proxy {
-                    Some(proxy) => proxy,
-                    None => pre.instantiate_async(&mut store).await?,
+                let (proxy, made) = match proxy {
+                    Some(proxy) => (proxy, false),
+                    None => (pre.instantiate_async(&mut store).await?, true),
                 };
+                if let Some((timeline, _)) = &guest_timeline {
+                    timeline.instance_ready(making.filter(|_| made));
+                }
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)
                     .await
             }
             .await;
+            if let Some((timeline, path)) = &guest_timeline {
+                timeline.guest_returned(&route.component, path);
+            }
             // Freeing the instance resets its memory, and the next request's instance can
             // be made while the connection is idle: the response waits for neither.
             tokio::spawn(async move {
@@ -242,6 +261,9 @@ impl Server {
                 return text(StatusCode::INTERNAL_SERVER_ERROR, "request timed out");
             }
         };
+        if let Some((timeline, path)) = &timeline {
+            timeline.answered(&component, path);
+        }
         match answer {
             Some(Ok(response)) => {
                 let (parts, body) = response.into_parts();

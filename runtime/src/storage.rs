@@ -4,7 +4,8 @@
 //! File names and the key-value table are Spin's, so a data folder works as a
 //! real Spin `--state-dir` too. Every connection runs in WAL mode with
 //! `synchronous=FULL`: a write the guest saw succeed survives a crash, as with
-//! Spin's defaults, at a fraction of the cost of a rollback journal.
+//! Spin's defaults, at a fraction of the cost of a rollback journal. The runtime's writes to
+//! a file run on its writer thread, in the order they came ([`crate::writer`]).
 
 use std::{
     ops::{Deref, DerefMut},
@@ -13,7 +14,10 @@ use std::{
     time::Duration,
 };
 
+use anyhow::Context as _;
 use rusqlite::Connection;
+
+use crate::writer::Writer;
 
 /// Spin's file name for the `default` key-value store.
 pub const KEY_VALUE_FILE: &str = "sqlite_key_value.db";
@@ -43,6 +47,7 @@ pub struct Pool {
 struct PoolShared {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    writer: Writer,
 }
 
 /// A connection borrowed from a [`Pool`].
@@ -54,11 +59,14 @@ pub struct Pooled {
 
 impl Pool {
     /// Opens (creating if needed) the file and checks it can be used.
-    pub fn open(path: &Path) -> rusqlite::Result<Self> {
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let writer = Writer::start(&name).context("starting the writer thread")?;
         let pool = Self {
             shared: Arc::new(PoolShared {
                 path: path.to_path_buf(),
                 idle: Mutex::new(Vec::new()),
+                writer,
             }),
         };
         let conn = pool.get()?;
@@ -69,10 +77,15 @@ impl Pool {
 
     /// Opens a key-value file (Spin's is [`KEY_VALUE_FILE`] in the state directory) and
     /// creates Spin's table.
-    pub fn open_key_value(path: &Path) -> rusqlite::Result<Self> {
+    pub fn open_key_value(path: &Path) -> anyhow::Result<Self> {
         let pool = Self::open(path)?;
         pool.get()?.execute_batch(CREATE_KEY_VALUE_TABLE)?;
         Ok(pool)
+    }
+
+    /// The file's writer: every write through this pool runs there.
+    pub fn writer(&self) -> &Writer {
+        &self.shared.writer
     }
 
     /// Takes an idle connection or opens a new one.
@@ -141,7 +154,8 @@ where
     f(&mut conn).map_err(|e| e.to_string())
 }
 
-/// Runs `f` on a pooled connection off the request threads (a write waits for `fsync`).
+/// Runs `f` on a pooled connection off the request threads: a read that may take a while.
+/// Writes go through [`run_write`].
 ///
 /// Errors come back as text: the guest interfaces carry them as strings.
 pub async fn run_blocking<T, F>(pool: Pool, f: F) -> Result<T, String>
@@ -156,6 +170,27 @@ where
     .await
     .map_err(|e| format!("storage task failed: {e}"))?
     .map_err(|e| e.to_string())
+}
+
+/// Runs the single-statement write `f` on a pooled connection on the file's writer thread,
+/// behind the writes that came before it (see [`crate::writer`]); a write refused as busy
+/// never reaches SQLite.
+///
+/// Errors come back as text: the guest interfaces carry them as strings.
+pub async fn run_write<T, F>(pool: Pool, f: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+{
+    let writer = pool.writer().clone();
+    writer
+        .run(None, move || {
+            let written = pool.get().and_then(|mut conn| f(&mut conn));
+            (written, false)
+        })
+        .await
+        .map_err(|busy| busy.to_string())?
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

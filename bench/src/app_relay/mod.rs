@@ -138,6 +138,17 @@ fn render(measured: &[Measured], duration: Duration) -> String {
             difference(m.through_app.p99, m.hub_only.p99),
         );
     }
+    out.push_str("\nIssue 18's target in this run:\n\n");
+    out.push_str("| what | this run | baseline (same run) | target | met |\n");
+    out.push_str("| --- | --- | --- | --- | --- |\n");
+    for m in measured {
+        out.push_str(&crate::targets::relay_row(
+            m.rate,
+            (m.through_app.p50, m.through_app.p99),
+            (m.hub_only.p50, m.hub_only.p99),
+        ));
+    }
+    let _ = writeln!(out, "\nCommand: `{}`", crate::targets::command());
     out
 }
 

@@ -190,13 +190,24 @@ pub fn save_github(
 }
 
 /// The user named `username`, created if new.
+///
+/// An existing user is found with a plain read: the transaction (`BEGIN IMMEDIATE`) holds
+/// the database's write lock until it ends, even when it only reads, and every other writer
+/// waits for it; so it is opened only to create the user.
 pub fn find_or_create_by_username(conn: &Connection, username: &str) -> Result<String, ApiError> {
-    db::transaction(conn, |conn| {
-        let found = db::run(conn, SQL_BY_USERNAME, &[db::t(username)])?;
-        if let Some(id) = db::text(&found, 0, 0) {
-            return Ok(id);
-        }
-        create(conn, Some(username))
+    let find = |conn: &Connection| -> Result<Option<String>, ApiError> {
+        Ok(db::text(
+            &db::run(conn, SQL_BY_USERNAME, &[db::t(username)])?,
+            0,
+            0,
+        ))
+    };
+    if let Some(id) = find(conn)? {
+        return Ok(id);
+    }
+    db::transaction(conn, |conn| match find(conn)? {
+        Some(id) => Ok(id),
+        None => create(conn, Some(username)),
     })
 }
 

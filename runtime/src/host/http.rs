@@ -7,7 +7,7 @@ use std::sync::Arc;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::ComponentContext;
-use crate::outbound::default_port;
+use crate::{outbound::default_port, timing::Timeline};
 
 type ResponseFuture = Box<
     dyn Future<
@@ -24,12 +24,17 @@ type ResponseFuture = Box<
 /// The `wasi:http` hooks of one request.
 pub struct OutboundHooks {
     component: Arc<ComponentContext>,
+    /// Where the request's outbound calls are timed, if it is.
+    pub(super) timeline: Option<Timeline>,
 }
 
 impl OutboundHooks {
     /// Hooks enforcing `component`'s outbound policy.
     pub fn new(component: Arc<ComponentContext>) -> Self {
-        Self { component }
+        Self {
+            component,
+            timeline: None,
+        }
     }
 }
 
@@ -56,8 +61,16 @@ impl WasiHttpHooks for OutboundHooks {
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         let client = self.component.client.clone();
+        let timed = self
+            .timeline
+            .clone()
+            .map(|timeline| (timeline, std::time::Instant::now()));
         Box::new(async move {
-            let response = client.send(request, options).await?;
+            let response = client.send(request, options).await;
+            if let Some((timeline, sent)) = timed {
+                timeline.outbound(sent);
+            }
+            let response = response?;
             // The pool drives the connection: nothing is left for the caller to run.
             let io: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(async { Ok(()) });
             Ok((response, io))

@@ -11,8 +11,9 @@ use super::{
     bindings::key_value::{self, Error},
 };
 use crate::{
-    storage::{run_blocking, run_read},
+    storage::{run_blocking, run_read, run_write},
     stores::KeyValue,
+    timing::HostCall,
 };
 
 /// The most stores one request may hold open at once.
@@ -53,6 +54,7 @@ impl key_value::HostStore for RequestState {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        let since = self.call_began();
         let (backend, label) = self.key_value_store(&store)?;
         let result = match backend {
             KeyValue::Sqlite(pool) => run_read(&pool, |conn| {
@@ -65,6 +67,7 @@ impl key_value::HostStore for RequestState {
             }),
             KeyValue::Redis(redis) => redis.get(&key).await,
         };
+        self.call_ended(HostCall::KeyValue, since);
         Ok(result.map_err(Error::Other))
     }
 
@@ -74,10 +77,11 @@ impl key_value::HostStore for RequestState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
+        let since = self.call_began();
         let (backend, label) = self.key_value_store(&store)?;
         let result = match backend {
             KeyValue::Sqlite(pool) => {
-                run_blocking(pool, move |conn| {
+                run_write(pool, move |conn| {
                     conn.prepare_cached(
                         "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
                          ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
@@ -89,6 +93,7 @@ impl key_value::HostStore for RequestState {
             }
             KeyValue::Redis(redis) => redis.set(&key, &value).await,
         };
+        self.call_ended(HostCall::KeyValue, since);
         Ok(result.map_err(Error::Other))
     }
 
@@ -97,10 +102,11 @@ impl key_value::HostStore for RequestState {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<(), Error>> {
+        let since = self.call_began();
         let (backend, label) = self.key_value_store(&store)?;
         let result = match backend {
             KeyValue::Sqlite(pool) => {
-                run_blocking(pool, move |conn| {
+                run_write(pool, move |conn| {
                     conn.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
                         .execute((label, key))
                         .map(drop)
@@ -109,6 +115,7 @@ impl key_value::HostStore for RequestState {
             }
             KeyValue::Redis(redis) => redis.delete(&key).await,
         };
+        self.call_ended(HostCall::KeyValue, since);
         Ok(result.map_err(Error::Other))
     }
 
@@ -117,6 +124,7 @@ impl key_value::HostStore for RequestState {
         store: Resource<StoreHandle>,
         key: String,
     ) -> wasmtime::Result<Result<bool, Error>> {
+        let since = self.call_began();
         let (backend, label) = self.key_value_store(&store)?;
         let result = match backend {
             KeyValue::Sqlite(pool) => run_read(&pool, |conn| {
@@ -127,6 +135,7 @@ impl key_value::HostStore for RequestState {
             }),
             KeyValue::Redis(redis) => redis.exists(&key).await,
         };
+        self.call_ended(HostCall::KeyValue, since);
         Ok(result.map_err(Error::Other))
     }
 
@@ -134,6 +143,7 @@ impl key_value::HostStore for RequestState {
         &mut self,
         store: Resource<StoreHandle>,
     ) -> wasmtime::Result<Result<Vec<String>, Error>> {
+        let since = self.call_began();
         let (backend, label) = self.key_value_store(&store)?;
         let result = match backend {
             KeyValue::Sqlite(pool) => {
@@ -147,6 +157,7 @@ impl key_value::HostStore for RequestState {
             }
             KeyValue::Redis(redis) => redis.keys().await,
         };
+        self.call_ended(HostCall::KeyValue, since);
         Ok(result.map_err(Error::Other))
     }
 

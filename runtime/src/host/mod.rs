@@ -6,14 +6,18 @@ pub mod key_value;
 pub mod sqlite;
 pub mod variables;
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 pub use crate::stores::AppStores;
-use crate::{outbound::OutboundPolicy, outbound_client::OutboundClient};
+use crate::{
+    outbound::OutboundPolicy,
+    outbound_client::OutboundClient,
+    timing::{HostCall, Timeline},
+};
 
 /// What one component may use, resolved once at start-up.
 #[derive(Debug)]
@@ -42,6 +46,7 @@ pub struct RequestState {
     stores: AppStores,
     open_key_value_stores: usize,
     open_connections: usize,
+    timeline: Option<Timeline>,
 }
 
 impl RequestState {
@@ -56,6 +61,25 @@ impl RequestState {
             stores,
             open_key_value_stores: 0,
             open_connections: 0,
+            timeline: None,
+        }
+    }
+
+    /// Times this request's host calls and outbound requests on `timeline`.
+    pub fn set_timeline(&mut self, timeline: Timeline) {
+        self.hooks.timeline = Some(timeline.clone());
+        self.timeline = Some(timeline);
+    }
+
+    /// When a host call begins, if this request is timed.
+    fn call_began(&self) -> Option<Instant> {
+        self.timeline.as_ref().map(|_| Instant::now())
+    }
+
+    /// A host call of `kind` that began at `since` returned.
+    fn call_ended(&self, kind: HostCall, since: Option<Instant>) {
+        if let (Some(timeline), Some(since)) = (&self.timeline, since) {
+            timeline.host_call(kind, since);
         }
     }
 }

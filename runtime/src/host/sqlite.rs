@@ -3,7 +3,10 @@
 //!
 //! Each `connection` resource owns its own pooled SQLite connection (taken on first use) or
 //! its own libSQL stream, so `BEGIN … COMMIT` across `execute` calls is that guest's own
-//! transaction; an unfinished one is rolled back when the resource goes away.
+//! transaction; an unfinished one is rolled back when the resource goes away. On a SQLite
+//! file, everything but a plain read outside a transaction runs on the file's writer thread
+//! ([`crate::writer`]), in the order it came; a transaction keeps the writer from `BEGIN`
+//! until the connection is back in autocommit.
 
 use std::sync::{Arc, Mutex};
 
@@ -18,6 +21,8 @@ use crate::{
     libsql::{Libsql, Stream},
     storage::{Pool, Pooled},
     stores::Database,
+    timing::HostCall,
+    writer::{Owner, Writer},
 };
 
 /// The most connections one request may hold open at once.
@@ -33,31 +38,63 @@ pub enum ConnectionHandle {
     Remote(Arc<Libsql>, Arc<tokio::sync::Mutex<Stream>>),
 }
 
-/// A pooled SQLite connection, taken on first use.
+/// A pooled SQLite connection, taken on first use; everything but a plain read outside a
+/// transaction runs on the file's writer thread.
 #[derive(Debug, Clone)]
 pub struct LocalConnection {
     pool: Pool,
-    conn: Arc<Mutex<Option<Pooled>>>,
+    slot: Arc<Mutex<Slot>>,
+}
+
+/// The connection itself, and who it is to the file's writer.
+#[derive(Debug)]
+struct Slot {
+    conn: Option<Pooled>,
+    writer: Writer,
+    owner: Owner,
 }
 
 impl LocalConnection {
-    /// Runs `f` on this handle's pooled connection, taking one from the pool on first use.
+    fn new(pool: &Pool) -> Self {
+        let writer = pool.writer().clone();
+        let owner = writer.new_owner();
+        Self {
+            pool: pool.clone(),
+            slot: Arc::new(Mutex::new(Slot {
+                conn: None,
+                writer,
+                owner,
+            })),
+        }
+    }
+
+    /// Runs `f` on this handle's pooled connection, taking one from the pool on first use;
+    /// also says whether the connection is left inside a transaction.
     fn with_connection<T>(
         &self,
         f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, Error> {
-        let mut slot = self.conn.lock().map_err(|_| Error::InvalidConnection)?;
-        if slot.is_none() {
-            *slot = Some(self.pool.get().map_err(|e| Error::Io(e.to_string()))?);
+    ) -> (Result<T, Error>, bool) {
+        let Ok(mut slot) = self.slot.lock() else {
+            return (Err(Error::InvalidConnection), false);
+        };
+        if slot.conn.is_none() {
+            match self.pool.get() {
+                Ok(conn) => slot.conn = Some(conn),
+                Err(e) => return (Err(Error::Io(e.to_string())), false),
+            }
         }
-        let conn = slot.as_mut().ok_or(Error::InvalidConnection)?;
-        f(conn).map_err(|e| Error::Io(e.to_string()))
+        let Some(conn) = slot.conn.as_ref() else {
+            return (Err(Error::InvalidConnection), false);
+        };
+        let result = f(conn).map_err(|e| Error::Io(e.to_string()));
+        (result, !conn.is_autocommit())
     }
 
     /// Runs `statement` on the calling thread when it is a plain read outside a transaction (a
     /// read of a local WAL database never waits for writers and takes microseconds, less than
-    /// a trip to another thread); `None` when it must run off the request thread: writes wait
-    /// for `fsync`, and `COMMIT` or `BEGIN IMMEDIATE` count as reads to SQLite but may wait too.
+    /// a trip to another thread); `None` when it must go to the writer thread: writes wait
+    /// for the writes before them and `fsync`, and `COMMIT` or `BEGIN IMMEDIATE` count as
+    /// reads to SQLite but write too.
     fn read_inline(
         &self,
         statement: &str,
@@ -67,15 +104,48 @@ impl LocalConnection {
             return None;
         }
         // One lock and one statement-cache lookup: the check and the read share them. An error
-        // here (no connection, a statement that does not prepare) is the one the blocking path
-        // would report.
+        // here (no connection, a statement that does not prepare) is the one the writer would
+        // report.
         self.with_connection(|conn| {
             if !(conn.is_autocommit() && conn.prepare_cached(statement)?.readonly()) {
                 return Ok(None);
             }
             execute(conn, statement, parameters).map(Some)
         })
+        .0
         .transpose()
+    }
+
+    /// Runs `statement` on the file's writer thread, behind the writes that came before it;
+    /// a transaction it begins keeps the writer for this connection until it ends.
+    async fn write(&self, statement: String, parameters: Vec<Value>) -> Result<QueryResult, Error> {
+        let (writer, owner, in_transaction) = match self.slot.lock() {
+            Ok(slot) => (
+                slot.writer.clone(),
+                slot.owner,
+                slot.conn.as_ref().is_some_and(|conn| !conn.is_autocommit()),
+            ),
+            Err(_) => return Err(Error::InvalidConnection),
+        };
+        let handle = self.clone();
+        let job = move || handle.with_connection(|conn| execute(conn, &statement, &parameters));
+        let written = if in_transaction {
+            writer.run_in_transaction(owner, job).await
+        } else {
+            writer.run(Some(owner), job).await
+        };
+        written.unwrap_or_else(|busy| Err(Error::Io(busy.to_string())))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // A transaction left open holds the writer: the rollback runs there, and frees it.
+        if let Some(conn) = self.conn.take()
+            && !conn.is_autocommit()
+        {
+            self.writer.release(self.owner, move || drop(conn));
+        }
     }
 }
 
@@ -108,10 +178,7 @@ impl sqlite::HostConnection for RequestState {
         }
         self.open_connections += 1;
         let handle = match &self.stores.database {
-            Database::Sqlite(pool) => ConnectionHandle::Local(LocalConnection {
-                pool: pool.clone(),
-                conn: Arc::new(Mutex::new(None)),
-            }),
+            Database::Sqlite(pool) => ConnectionHandle::Local(LocalConnection::new(pool)),
             Database::Libsql(libsql) => ConnectionHandle::Remote(
                 libsql.clone(),
                 Arc::new(tokio::sync::Mutex::new(Stream::default())),
@@ -126,24 +193,22 @@ impl sqlite::HostConnection for RequestState {
         statement: String,
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
-        let handle = match self.table.get(&connection)?.clone() {
-            ConnectionHandle::Local(handle) => handle,
+        let since = self.call_began();
+        let result = match self.table.get(&connection)?.clone() {
+            ConnectionHandle::Local(handle) => match handle.read_inline(&statement, &parameters) {
+                Some(read) => read,
+                None => handle.write(statement, parameters).await,
+            },
             ConnectionHandle::Remote(libsql, stream) => {
                 let mut stream = stream.lock().await;
-                return Ok(libsql
+                libsql
                     .execute(&mut stream, &statement, &parameters)
                     .await
-                    .map_err(Error::Io));
+                    .map_err(Error::Io)
             }
         };
-        if let Some(read) = handle.read_inline(&statement, &parameters) {
-            return Ok(read);
-        }
-        let result = tokio::task::spawn_blocking(move || {
-            handle.with_connection(|conn| execute(conn, &statement, &parameters))
-        })
-        .await;
-        Ok(result.unwrap_or_else(|e| Err(Error::Io(format!("query task failed: {e}")))))
+        self.call_ended(HostCall::Sqlite, since);
+        Ok(result)
     }
 
     fn drop(&mut self, connection: Resource<ConnectionHandle>) -> wasmtime::Result<()> {
@@ -200,7 +265,90 @@ fn from_sql(value: ValueRef<'_>) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::is_transaction_control;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn text(value: &str) -> Value {
+        Value::Text(value.to_owned())
+    }
+
+    fn count(conn: &LocalConnection) -> usize {
+        let rows = conn
+            .read_inline("SELECT x FROM t", &[])
+            .expect("a plain read runs inline")
+            .unwrap();
+        rows.rows.len()
+    }
+
+    fn pool() -> (tempfile::TempDir, Pool) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::open(&dir.path().join("t.db")).unwrap();
+        pool.get()
+            .unwrap()
+            .execute_batch("CREATE TABLE t(x TEXT)")
+            .unwrap();
+        (dir, pool)
+    }
+
+    #[tokio::test]
+    async fn a_write_waits_for_an_open_transaction_instead_of_failing() {
+        let (_dir, pool) = pool();
+        let (a, b) = (LocalConnection::new(&pool), LocalConnection::new(&pool));
+        a.write("BEGIN IMMEDIATE".into(), vec![]).await.unwrap();
+        a.write("INSERT INTO t VALUES (?)".into(), vec![text("a")])
+            .await
+            .unwrap();
+        let waiting = tokio::spawn({
+            let b = b.clone();
+            async move {
+                b.write("INSERT INTO t VALUES (?)".into(), vec![text("b")])
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "b wrote inside a's transaction");
+        // Reads of a plain connection still go on, and see the last commit.
+        assert_eq!(count(&b), 0);
+        a.write("COMMIT".into(), vec![]).await.unwrap();
+        waiting.await.unwrap().unwrap();
+        assert_eq!(count(&b), 2);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_transaction_is_rolled_back_and_frees_the_writer() {
+        let (_dir, pool) = pool();
+        let (a, b) = (LocalConnection::new(&pool), LocalConnection::new(&pool));
+        a.write("BEGIN".into(), vec![]).await.unwrap();
+        a.write("INSERT INTO t VALUES (?)".into(), vec![text("a")])
+            .await
+            .unwrap();
+        let waiting = tokio::spawn({
+            let b = b.clone();
+            async move {
+                b.write("INSERT INTO t VALUES (?)".into(), vec![text("b")])
+                    .await
+            }
+        });
+        drop(a);
+        waiting.await.unwrap().unwrap();
+        assert_eq!(count(&b), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_statement_in_autocommit_does_not_keep_the_writer() {
+        let (_dir, pool) = pool();
+        let (a, b) = (LocalConnection::new(&pool), LocalConnection::new(&pool));
+        assert!(
+            a.write("INSERT INTO nowhere VALUES (1)".into(), vec![])
+                .await
+                .is_err()
+        );
+        b.write("INSERT INTO t VALUES (?)".into(), vec![text("b")])
+            .await
+            .unwrap();
+        assert_eq!(count(&a), 1);
+    }
 
     #[test]
     fn transaction_control_is_recognised_in_any_case_and_spacing() {
