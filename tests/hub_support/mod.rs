@@ -569,6 +569,43 @@ impl Client {
         }
     }
 
+    /// As a gateway: acks the next command, answering `session.create` with
+    /// `session.started` and `session.snapshot` with a snapshot; returns the command.
+    pub async fn accept(&mut self) -> Value {
+        let command = self.json().await;
+        let request_id = command["request_id"].clone();
+        self.send(
+            json!({"type": "ack", "schema_version": "1", "request_id": request_id, "ok": true}),
+        )
+        .await;
+        match command["type"].as_str() {
+            Some("session.create") => {
+                self.send(json!({"type": "session.started", "schema_version": "1",
+                                 "request_id": request_id, "session_id": command["session_id"]}))
+                    .await;
+            }
+            Some("session.snapshot") => {
+                self.send(json!({"type": "session.snapshot", "schema_version": "1",
+                                 "request_id": request_id, "session_id": command["session_id"],
+                                 "content": "$ ls\r\n", "cols": 80, "rows": 24, "cursor_x": 2,
+                                 "cursor_y": 1, "cursor_visible": true, "alternate_on": false}))
+                    .await;
+            }
+            _ => {}
+        }
+        command
+    }
+
+    /// As a gateway: [`Client::accept`]s commands until one of `type_name`; returns it.
+    pub async fn accept_until(&mut self, type_name: &str) -> Value {
+        loop {
+            let command = self.accept().await;
+            if command["type"] == type_name {
+                return command;
+            }
+        }
+    }
+
     /// The next output frame's seq and payload, skipping JSON.
     pub async fn frame(&mut self) -> (u64, Vec<u8>) {
         loop {
