@@ -36,6 +36,14 @@ pub struct UpArgs {
     /// port when `--listen` asks for port 0.
     #[arg(long)]
     hub_listen: Option<SocketAddr>,
+    /// The Redis this process's hub shares with other hubs (`chatcode-hub --redis-url`);
+    /// without it the hub works alone.
+    #[arg(
+        long = "hub-redis-url",
+        env = "CHATCODE_HUB_REDIS_URL",
+        value_name = "URL"
+    )]
+    hub_redis_url: Option<String>,
 }
 
 impl UpArgs {
@@ -116,10 +124,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let Some(hub_secret) = hub_secret else {
         bail!("hub_secret has no value: set SPIN_VARIABLE_HUB_SECRET or --variable hub_secret=…");
     };
-    let hub = chatcode_hub::serve(
-        chatcode_hub::HubConfig::new(format!("http://{addr}"), hub_secret.clone()),
-        hub_listener,
-    )?;
+    let mut hub_config = chatcode_hub::HubConfig::new(format!("http://{addr}"), hub_secret.clone());
+    hub_config.redis_url = args.hub_redis_url.clone().filter(|url| !url.is_empty());
+    let hub = chatcode_hub::serve(hub_config, hub_listener)?;
     let serving = runtime.serve_with(
         listener,
         Some(crate::front::HubPassthrough::new(hub.router())),

@@ -13,39 +13,6 @@ use serde_json::{Value, json};
 /// "Within a second", waited for generously: a loaded machine must not fail it.
 const DEADLINE: Duration = Duration::from_secs(10);
 
-/// The gateway acks commands until one of `type_name` arrives (answering snapshots and
-/// `session.create` as a gateway would); returns that one.
-async fn accept(gateway: &mut Client, type_name: &str) -> Value {
-    loop {
-        let command = gateway.json().await;
-        let request_id = command["request_id"].clone();
-        gateway
-            .send(
-                json!({"type": "ack", "schema_version": "1", "request_id": request_id, "ok": true}),
-            )
-            .await;
-        match command["type"].as_str() {
-            Some("session.create") => {
-                gateway
-                    .send(json!({"type": "session.started", "schema_version": "1",
-                                 "request_id": request_id, "session_id": command["session_id"]}))
-                    .await;
-            }
-            Some("session.snapshot") => {
-                gateway
-                    .send(json!({"type": "session.snapshot", "schema_version": "1",
-                                 "request_id": request_id, "session_id": command["session_id"],
-                                 "content": "$ "}))
-                    .await;
-            }
-            _ => {}
-        }
-        if command["type"] == type_name {
-            return command;
-        }
-    }
-}
-
 /// Creates a session through the app (once it has the gateway connected); its id.
 async fn create_session(world: &World, gateway: &mut Client) -> String {
     world
@@ -58,7 +25,7 @@ async fn create_session(world: &World, gateway: &mut Client) -> String {
         &path,
         Some(json!({"title": "work"})),
     );
-    let ((status, session), _) = tokio::join!(create, accept(gateway, "session.create"));
+    let ((status, session), _) = tokio::join!(create, gateway.accept_until("session.create"));
     assert_eq!(status, 201, "{session}");
     session["id"].as_str().unwrap().to_owned()
 }
@@ -77,7 +44,7 @@ async fn open(
     assert_eq!(status, 200, "{attach}");
     let url = attach["url"].as_str().unwrap().to_owned();
     let mut browser = Client::connect(&url).await.unwrap();
-    accept(gateway, "session.snapshot").await;
+    gateway.accept_until("session.snapshot").await;
     browser.json_of("session.snapshot").await;
     (browser, url)
 }
@@ -139,7 +106,7 @@ async fn ending_a_session_closes_its_terminals_and_deleting_a_vps_closes_everyth
     // Ending a session (the gateway acks session.end) closes its terminal with 4002 only.
     let path = format!("/vps/{}/sessions/{ending}", world.vps.id);
     let end = world.call(Some(&world.cookie), "DELETE", &path, None);
-    let ((status, _), _) = tokio::join!(end, accept(&mut gateway, "session.end"));
+    let ((status, _), _) = tokio::join!(end, gateway.accept_until("session.end"));
     assert_eq!(status, 204);
     assert_eq!(closed_in_time(&mut on_ending).await, Some(4002));
     still_open(&mut on_staying).await;

@@ -6,34 +6,7 @@ mod hub_support;
 
 use chatcode_core::ticket::{self, Mode};
 use hub_support::{Client, HUB_SECRET, World, login};
-use serde_json::{Value, json};
-
-/// The gateway acks the next command (and answers `session.create` with `session.started`).
-async fn accept(gateway: &mut Client) -> Value {
-    let command = gateway.json().await;
-    let request_id = command["request_id"].clone();
-    gateway
-        .send(json!({"type": "ack", "schema_version": "1", "request_id": request_id, "ok": true}))
-        .await;
-    match command["type"].as_str() {
-        Some("session.create") => {
-            gateway
-                .send(json!({"type": "session.started", "schema_version": "1",
-                             "request_id": request_id, "session_id": command["session_id"]}))
-                .await;
-        }
-        Some("session.snapshot") => {
-            gateway
-                .send(json!({"type": "session.snapshot", "schema_version": "1",
-                             "request_id": request_id, "session_id": command["session_id"],
-                             "content": "$ ls\r\n", "cols": 80, "rows": 24, "cursor_x": 2,
-                             "cursor_y": 1, "cursor_visible": true, "alternate_on": false}))
-                .await;
-        }
-        _ => {}
-    }
-    command
-}
+use serde_json::json;
 
 fn session_status(world: &World, session_id: &str) -> (String, Option<String>) {
     let db = rusqlite::Connection::open(world.data_dir().join("sqlite_db.db")).unwrap();
@@ -77,7 +50,7 @@ async fn sessions_are_created_ended_snapshotted_and_attached_through_the_hub() {
                     "agent_config": {"agents_md": "be nice"}, "env": {"FOO": "bar"}}),
         ),
     );
-    let (answer, command) = tokio::join!(create, accept(&mut gateway));
+    let (answer, command) = tokio::join!(create, gateway.accept());
     let (status, session) = answer;
     assert_eq!(status, 201, "{session}");
     assert_eq!(session["status"], "running");
@@ -98,7 +71,7 @@ async fn sessions_are_created_ended_snapshotted_and_attached_through_the_hub() {
     let snapshot_path = format!("{path}/snapshot");
     let (answer, command) = tokio::join!(
         world.call(cookie, "GET", &snapshot_path, None),
-        accept(&mut gateway)
+        gateway.accept()
     );
     assert_eq!(command["type"], "session.snapshot");
     assert_eq!(answer.0, 200, "{}", answer.1);
@@ -135,7 +108,7 @@ async fn sessions_are_created_ended_snapshotted_and_attached_through_the_hub() {
         "{url}"
     );
     let mut browser = Client::connect(url).await.unwrap();
-    accept(&mut gateway).await;
+    gateway.accept().await;
     browser.json_of("session.snapshot").await;
     let (status, _) = world
         .call(
@@ -148,10 +121,8 @@ async fn sessions_are_created_ended_snapshotted_and_attached_through_the_hub() {
     assert_eq!(status, 400);
 
     // End: relayed once; ending again is a no-op.
-    let (answer, command) = tokio::join!(
-        world.call(cookie, "DELETE", &path, None),
-        accept(&mut gateway)
-    );
+    let (answer, command) =
+        tokio::join!(world.call(cookie, "DELETE", &path, None), gateway.accept());
     assert_eq!(answer.0, 204);
     assert_eq!(command["type"], "session.end");
     assert_eq!(session_status(&world, &session_id).0, "ended");
@@ -250,7 +221,7 @@ async fn every_route_refuses_strangers_bad_bodies_and_foreign_ids() {
     let cookie = Some(world.cookie.as_str());
     let sessions = format!("/vps/{}/sessions", world.vps.id);
     let create = world.call(cookie, "POST", &sessions, Some(json!({"title": "mine"})));
-    let ((status, session), _) = tokio::join!(create, accept(&mut gateway));
+    let ((status, session), _) = tokio::join!(create, gateway.accept());
     assert_eq!(status, 201);
     let path = format!("{sessions}/{}", session["id"].as_str().unwrap());
     let routes = [

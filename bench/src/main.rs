@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo run --release -p chatcode-bench
 //! cargo run --release -p chatcode-bench -- --only hub --only relay
+//! cargo run --release -p chatcode-bench -- --only hubs   # two hubs over Redis vs one
 //! ```
 
 mod app_relay;
@@ -87,14 +88,18 @@ enum Suite {
     Relay,
     /// The web console in Chromium: cold load and keystroke latency.
     Console,
+    /// Two hubs over Redis against one hub: fan-out and keystroke round trip (needs
+    /// `redis-server`, no wasm components).
+    Hubs,
 }
 
 /// The report's sections, in order.
-const SECTIONS: [&str; 4] = [
+const SECTIONS: [&str; 5] = [
     RUNTIME_HEADING,
     hub::HEADING,
     app_relay::HEADING,
     console::HEADING,
+    hub::hubs::HEADING,
 ];
 /// The heading of the runtime section.
 const RUNTIME_HEADING: &str = "## chatcode-runtime benchmark";
@@ -212,6 +217,15 @@ async fn main() -> anyhow::Result<()> {
     }
     if runs(Suite::Console) {
         fresh.push(console::run(args.keystrokes, args.rounds).await?);
+    }
+    if runs(Suite::Hubs) {
+        let options = hub::hubs::Options {
+            frames: args.frames,
+            browsers: args.browsers,
+            rounds: args.rounds,
+            keystrokes: args.keystrokes,
+        };
+        fresh.push(hub::hubs::run(options).await?);
     }
     let old = std::fs::read_to_string(&args.report).unwrap_or_default();
     let report = report_file::merge(&old, &fresh, &SECTIONS);

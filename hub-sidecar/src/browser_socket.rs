@@ -9,10 +9,7 @@ use std::sync::{
 };
 
 use axum::{
-    extract::{
-        Path, Query, State, WebSocketUpgrade,
-        ws::{Message, WebSocket},
-    },
+    extract::{Path, Query, State, WebSocketUpgrade, ws::Message},
     response::{IntoResponse, Response},
 };
 use chatcode_core::{
@@ -23,10 +20,11 @@ use chatcode_core::{
     ticket::{self, AttachTicket, TicketError},
     time::now_ms,
 };
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
 
 use crate::{
+    cluster::bridge,
     errors::HubError,
     gateway::{AttachError, Attached, Gateway},
     hub::Hub,
@@ -77,6 +75,27 @@ pub async fn attach(
     if hub.is_revoked(&ticket) {
         return HubError::Unauthorized("this ticket was revoked".into()).into_response();
     }
+    // Several hubs: a gateway another hub holds is reached through it.
+    let mut claim_mark = None;
+    if let Some(cluster) = &hub.cluster {
+        claim_mark = Some(cluster.claim_mark(&ticket.gateway_id));
+        match cluster.remote_owner(&ticket.gateway_id).await {
+            Ok(Some(owner)) => {
+                let attach = bridge::Attach {
+                    owner,
+                    ticket: query.ticket,
+                    vps_id,
+                    last_seq: query.last_seq,
+                };
+                return bridge::upgrade(hub.clone(), cluster.clone(), ticket, attach, upgrade);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!("cannot find the gateway's hub: {e}");
+                return HubError::Unavailable("the hub cannot reach redis").into_response();
+            }
+        }
+    }
     if !hub.gateway(&ticket.gateway_id).has_room(&ticket.session_id) {
         return HubError::Unavailable("this session has the most browsers the hub allows")
             .into_response();
@@ -90,14 +109,40 @@ pub async fn attach(
         // Browsers send small messages: a small read buffer keeps an idle socket cheap.
         .read_buffer_size(BROWSER_READ_BUFFER)
         .on_upgrade(move |socket| async move {
-            serve(hub, Arc::new(ticket), last_seq, socket).await;
+            let (sink, stream) = socket.split();
+            let outbox = spawn_writer(sink, hub.config.browser_queue, hub.metrics.clone());
+            let attach = Terminal {
+                ticket: Arc::new(ticket),
+                last_seq,
+                claim_mark,
+            };
+            serve(hub, attach, outbox, stream).await;
             drop(permit);
         })
 }
 
-async fn serve(hub: Arc<Hub>, ticket: Arc<AttachTicket>, last_seq: Option<u64>, socket: WebSocket) {
-    let (sink, mut stream) = socket.split();
-    let outbox = spawn_writer(sink, hub.config.browser_queue, hub.metrics.clone());
+/// What a browser attaches with.
+pub struct Terminal {
+    /// Its verified ticket.
+    pub ticket: Arc<AttachTicket>,
+    /// Its resume point.
+    pub last_seq: Option<u64>,
+    /// Several hubs: the gateway's claim mark before this hub found no other hub holds it; a
+    /// claim since then sends the browser to reconnect (and be routed to the claimer).
+    pub claim_mark: Option<u64>,
+}
+
+/// Serves a browser's terminal: `stream` is what it sends, `outbox` where its messages go
+/// (its socket, or the hub its socket is on).
+pub async fn serve<S, E>(hub: Arc<Hub>, terminal: Terminal, outbox: Outbox, mut stream: S)
+where
+    S: Stream<Item = Result<Message, E>> + Unpin,
+{
+    let Terminal {
+        ticket,
+        last_seq,
+        claim_mark,
+    } = terminal;
     let gateway = hub.gateway(&ticket.gateway_id);
     let id = hub.next_id();
     let last_active = Arc::new(AtomicU64::new(hub.clock_ms()));
@@ -120,6 +165,11 @@ async fn serve(hub: Arc<Hub>, ticket: Arc<AttachTicket>, last_seq: Option<u64>, 
         Err(AttachError::Queue(_)) => {
             outbox.close(close::TRY_AGAIN_LATER, "too much to replay at once");
         }
+    }
+    if let (Some(cluster), Some(mark)) = (&hub.cluster, claim_mark)
+        && cluster.claimed_since(&ticket.gateway_id, mark)
+    {
+        outbox.close(close::SERVICE_RESTART, "the gateway moved to another hub");
     }
     let mut allowance = TokenBucket::new(hub.config.limits.browser_input);
     let pinger = tokio::spawn(ping(outbox.clone(), hub.config.timers.browser_ping));

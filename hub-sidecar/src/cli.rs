@@ -44,6 +44,12 @@ pub struct HubArgs {
         requires = "tls_cert"
     )]
     tls_key: Option<PathBuf>,
+    /// Several hubs behind one address: the Redis they share (`redis://host:port`). Each hub
+    /// records there which gateways it holds (keys that expire unless refreshed, so a dead
+    /// hub's lapse) and carries browsers' terminals to the hub holding their gateway over
+    /// pub/sub. Without it the hub works alone and makes no Redis call.
+    #[arg(long, env = "CHATCODE_HUB_REDIS_URL", value_name = "URL")]
+    redis_url: Option<String>,
 }
 
 impl HubArgs {
@@ -63,6 +69,7 @@ impl HubArgs {
             .with_context(|| format!("listening on {}", self.listen))?;
         let mut config = HubConfig::new(self.app_url, self.hub_secret);
         config.limits.sockets = self.max_sockets;
+        config.redis_url = self.redis_url.filter(|url| !url.is_empty());
         let (serving, scheme) = match tls {
             Some(tls) => (serve_tls(config, listener, tls)?, "https"),
             None => (serve(config, listener)?, "http"),

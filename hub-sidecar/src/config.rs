@@ -1,4 +1,5 @@
-//! How a hub is set up: where the app is, the shared secret, limits and timers.
+//! How a hub is set up: where the app is, the shared secret, limits and timers, and the Redis
+//! several hubs share.
 
 use std::time::Duration;
 
@@ -19,6 +20,9 @@ pub struct HubConfig {
     pub gateway_queue: QueueLimits,
     /// How much state one peer may hold.
     pub limits: Limits,
+    /// Several hubs: the Redis they share (gateway ownership and the terminal data path).
+    /// `None`, one hub alone, makes no Redis call.
+    pub redis_url: Option<String>,
 }
 
 /// The hub's bounds on sockets and on what each peer may make it hold.
@@ -82,6 +86,11 @@ pub struct Timers {
     pub session_linger: Duration,
     /// How long a session with no browser keeps its replay window.
     pub session_idle: Duration,
+    /// Several hubs: how long a hub's claim on a gateway (and its own liveness) lasts in Redis
+    /// unless refreshed, so a dead hub's claims lapse.
+    pub claim_lease: Duration,
+    /// Several hubs: how often claims and liveness are refreshed and peers' liveness checked.
+    pub claim_refresh: Duration,
 }
 
 impl Default for Timers {
@@ -98,6 +107,8 @@ impl Default for Timers {
             event_flush: Duration::from_millis(200),
             session_linger: Duration::from_secs(60),
             session_idle: Duration::from_secs(600),
+            claim_lease: Duration::from_secs(15),
+            claim_refresh: Duration::from_secs(5),
         }
     }
 }
@@ -120,6 +131,7 @@ impl HubConfig {
                 write_timeout: Duration::from_secs(10),
             },
             limits: Limits::default(),
+            redis_url: None,
         }
     }
 }

@@ -47,16 +47,21 @@ impl HubError {
     }
 }
 
-impl IntoResponse for HubError {
-    fn into_response(self) -> Response {
+impl HubError {
+    /// The status and JSON body it answers with (another hub's relay passes them on).
+    pub fn parts(&self) -> (u16, String) {
         let (status, code) = self.status_and_code();
         let body = json!({ "error": { "code": code, "message": self.to_string() } });
-        let mut response = (
-            status,
-            [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
-        )
-            .into_response();
+        (status.as_u16(), body.to_string())
+    }
+}
+
+impl IntoResponse for HubError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.parts();
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response =
+            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -92,6 +92,15 @@ async fn serve(
     }
     hub.metrics.gateways(1);
     tracing::info!(gateway_id = %gateway.id, "gateway connected");
+    if let Some(cluster) = &hub.cluster {
+        // Several hubs: this one holds the gateway now; browsers elsewhere are routed here.
+        let (cluster, gateway_id) = (cluster.clone(), gateway.id.clone());
+        tokio::spawn(async move {
+            if let Err(e) = cluster.claim(&gateway_id).await {
+                tracing::warn!(gateway_id, "cannot claim the gateway in redis: {e}");
+            }
+        });
+    }
     if linked.record_connected {
         let connected = HubEvent::Connected { at: now_ms() };
         hub.recorder.record(&gateway, connected, Source::Hub);

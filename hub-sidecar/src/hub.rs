@@ -1,5 +1,5 @@
 //! The hub's shared state: every gateway it knows, the app client, the event recorder, the
-//! metrics, and the hub's clock.
+//! metrics, the hub's clock, and its membership of a cluster of hubs.
 
 use std::{
     collections::HashMap,
@@ -15,8 +15,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use chatcode_core::ticket::AttachTicket;
 
 use crate::{
-    app::AppClient, config::HubConfig, gateway::Gateway, metrics::Metrics, recorder::Recorder,
-    revoke::Revoked,
+    app::AppClient, cluster::Cluster, config::HubConfig, gateway::Gateway, metrics::Metrics,
+    recorder::Recorder, revoke::Revoked,
 };
 
 /// Shared by every handler and task.
@@ -29,6 +29,8 @@ pub struct Hub {
     pub recorder: Recorder,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Several hubs: this hub's membership (`None` alone, and then no Redis call is made).
+    pub cluster: Option<Arc<Cluster>>,
     gateways: Mutex<HashMap<String, Arc<Gateway>>>,
     sockets: Arc<Semaphore>,
     revoked: Mutex<Revoked>,
@@ -39,8 +41,8 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// A hub for `config` (starts the recorder task).
-    pub fn new(config: HubConfig) -> Arc<Self> {
+    /// A hub for `config`, a member of `cluster` if any (starts the recorder task).
+    pub fn new(config: HubConfig, cluster: Option<Arc<Cluster>>) -> Arc<Self> {
         let app = Arc::new(AppClient::new(
             &config.app_url,
             &config.hub_secret,
@@ -60,6 +62,7 @@ impl Hub {
             app,
             recorder,
             metrics,
+            cluster,
             gateways: Mutex::new(HashMap::new()),
             sockets,
             revoked: Mutex::new(Revoked::default()),

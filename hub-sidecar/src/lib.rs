@@ -25,6 +25,7 @@
 pub mod app;
 mod browser_socket;
 pub mod cli;
+pub mod cluster;
 mod commands;
 pub mod config;
 mod errors;
@@ -77,9 +78,15 @@ async fn healthz(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
     let connected = gateways.iter().filter(|g| g.is_connected()).count();
     let browsers: usize = gateways.iter().map(|g| g.browser_count()).sum();
     let sessions: usize = gateways.iter().map(|g| g.session_count()).sum();
-    Json(json!({
+    let mut health = json!({
         "status": "ok", "gateways": connected, "browsers": browsers, "sessions": sessions,
-    }))
+    });
+    if let Some(cluster) = &hub.cluster {
+        // Several hubs: which one this is, and how many gateways it holds in Redis.
+        health["hub_id"] = json!(cluster.id);
+        health["owned_gateways"] = json!(cluster.owned_count());
+    }
+    Json(health)
 }
 
 async fn metrics(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
@@ -166,9 +173,28 @@ where
     S: Future<Output = std::io::Result<()>> + Send + 'static,
 {
     let addr = listener.local_addr()?;
-    let hub = Hub::new(config);
+    let cluster = match &config.redis_url {
+        Some(url) => Some(
+            cluster::Cluster::new(url, config.timers.claim_lease)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        ),
+        None => None,
+    };
+    let hub = Hub::new(config, cluster.clone());
     let (stop, stopped) = watch::channel(false);
     timers::spawn(&hub, &stopped);
+    if let Some(cluster) = cluster {
+        tokio::spawn(cluster::inbox::listen(
+            hub.clone(),
+            cluster.clone(),
+            stopped.clone(),
+        ));
+        tokio::spawn(cluster::directory::upkeep(
+            hub.clone(),
+            cluster,
+            stopped.clone(),
+        ));
+    }
     let task = tokio::spawn(run(listener, router(hub.clone()), stopped));
     Ok(Serving {
         addr,

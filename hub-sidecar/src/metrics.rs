@@ -33,6 +33,9 @@ pub struct Metrics {
     inputs_limited: AtomicU64,
     catch_ups: AtomicU64,
     gaps: AtomicU64,
+    bridge_publishes: AtomicU64,
+    bridge_records: AtomicU64,
+    bridge_deliveries: AtomicU64,
     relay_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     relay_count: AtomicU64,
     relay_micros: AtomicU64,
@@ -65,6 +68,16 @@ impl Metrics {
         self.messages_out
             .fetch_add(messages as u64, Ordering::Relaxed);
         self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Several hubs: one pub/sub message to another hub's browsers carried `records` messages
+    /// (each once) for `deliveries` browser messages.
+    pub fn bridged(&self, records: usize, deliveries: usize) {
+        self.bridge_publishes.fetch_add(1, Ordering::Relaxed);
+        self.bridge_records
+            .fetch_add(records as u64, Ordering::Relaxed);
+        self.bridge_deliveries
+            .fetch_add(deliveries as u64, Ordering::Relaxed);
     }
 
     /// A browser was closed for not keeping up.
@@ -191,6 +204,24 @@ impl Metrics {
             "counter",
             "Bytes written to sockets.",
             load(&self.bytes_out),
+        );
+        line(
+            "chatcode_hub_bridge_publishes_total",
+            "counter",
+            "Several hubs: pub/sub messages sent to other hubs' browsers.",
+            load(&self.bridge_publishes),
+        );
+        line(
+            "chatcode_hub_bridge_records_total",
+            "counter",
+            "Several hubs: messages those carried, each once for all its browsers on one hub.",
+            load(&self.bridge_records),
+        );
+        line(
+            "chatcode_hub_bridge_deliveries_total",
+            "counter",
+            "Several hubs: browser messages those records stood for (one per browser).",
+            load(&self.bridge_deliveries),
         );
         line(
             "chatcode_hub_evictions_total",

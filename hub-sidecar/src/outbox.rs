@@ -2,9 +2,12 @@
 //! messages never waits on a slow peer: a push either fits or fails at once, and the producer
 //! decides. Output to a browser stops at half the queue ([`Outbox::below_watermark`]) and
 //! resumes from the replay window when the writer wakes it ([`Outbox::drained`]), so the other
-//! half always has room for its JSON messages.
+//! half always has room for its JSON messages. Several hubs: the outbox of a browser on another
+//! hub has the same budget, but feeds a queue it shares with that hub's other browsers
+//! ([`SharedQueue`]), which charges each message to it until the message leaves.
 
 use std::{
+    fmt,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -12,8 +15,8 @@ use std::{
     time::Duration,
 };
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures::{SinkExt, stream::SplitSink};
+use axum::extract::ws::{CloseFrame, Message};
+use futures::{Sink, SinkExt};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::metrics::Metrics;
@@ -56,6 +59,16 @@ struct Level {
 }
 
 impl Level {
+    fn new(limits: QueueLimits) -> Self {
+        Self {
+            bytes: AtomicUsize::new(0),
+            messages: AtomicUsize::new(0),
+            limits,
+            wake: AtomicBool::new(false),
+            drained: Notify::new(),
+        }
+    }
+
     fn below_watermark(&self) -> bool {
         self.bytes.load(Ordering::Acquire) * 2 < self.limits.bytes
             && self.messages.load(Ordering::Acquire) * 2 < self.limits.messages
@@ -77,15 +90,78 @@ impl Level {
     }
 }
 
+/// One outbox's charge for a message in a [`SharedQueue`], released when the message leaves.
+#[derive(Debug)]
+pub struct Charge {
+    level: Arc<Level>,
+    bytes: usize,
+}
+
+impl Charge {
+    /// The message left: its outbox has room again (and its waiter is woken below half).
+    pub fn release(self) {
+        self.level.taken(1, self.bytes);
+        self.level.wake_if_drained();
+    }
+}
+
+/// Wakes an outbox that waits for room in a [`SharedQueue`].
+#[derive(Debug, Clone)]
+pub struct Waiter(Arc<Level>);
+
+impl Waiter {
+    /// Wakes the outbox if it is below half, as its own writer would.
+    pub fn wake(&self) {
+        self.0.wake_if_drained();
+    }
+
+    /// Tells two waiters of one outbox apart from others.
+    pub fn key(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+}
+
+/// A queue that several outboxes feed (several hubs: what goes to one other hub), each
+/// message tagged with its outbox's id; bounded by bytes of its own.
+pub trait SharedQueue: Send + Sync + fmt::Debug {
+    /// Queues `message` for outbox `id`, charged with `charge`, if it fits.
+    fn push(&self, id: u64, message: Message, charge: Charge) -> Result<(), PushError>;
+    /// Queues outbox `id`'s close (always fits: one per outbox).
+    fn close(&self, id: u64, code: u16, reason: &str);
+    /// Whether the queue is under half its bytes.
+    fn below_half(&self) -> bool;
+    /// Wakes `waiter` once the queue is under half; false when it already is.
+    fn wake_when_below_half(&self, waiter: Waiter) -> bool;
+}
+
+/// Where an outbox's messages go.
+#[derive(Clone, Debug)]
+enum Feed {
+    /// Its own writer task.
+    Writer(mpsc::Sender<Message>),
+    /// A queue shared with other outboxes, as outbox `id`.
+    Shared(Arc<dyn SharedQueue>, u64),
+}
+
 /// The sending side of a socket.
 #[derive(Clone, Debug)]
 pub struct Outbox {
-    tx: mpsc::Sender<Message>,
+    feed: Feed,
     level: Arc<Level>,
     close_tx: Arc<watch::Sender<Option<(u16, String)>>>,
 }
 
 impl Outbox {
+    /// The outbox `id` of `queue`, with its own budget of `limits` (its write timeout is the
+    /// queue's business).
+    pub fn shared(queue: Arc<dyn SharedQueue>, id: u64, limits: QueueLimits) -> Self {
+        Self {
+            feed: Feed::Shared(queue, id),
+            level: Arc::new(Level::new(limits)),
+            close_tx: Arc::new(watch::channel(None).0),
+        }
+    }
+
     /// Queues `message` if it fits.
     pub fn push(&self, message: Message) -> Result<(), PushError> {
         let len = message_len(&message);
@@ -94,24 +170,49 @@ impl Outbox {
             self.level.bytes.fetch_sub(len, Ordering::AcqRel);
             return Err(PushError::Full);
         }
-        self.level.messages.fetch_add(1, Ordering::AcqRel);
-        self.tx.try_send(message).map_err(|e| {
-            self.level.taken(1, len);
-            match e {
-                mpsc::error::TrySendError::Full(_) => PushError::Full,
-                mpsc::error::TrySendError::Closed(_) => PushError::Closed,
+        let messages = self.level.messages.fetch_add(1, Ordering::AcqRel);
+        match &self.feed {
+            Feed::Writer(tx) => tx.try_send(message).map_err(|e| {
+                self.level.taken(1, len);
+                match e {
+                    mpsc::error::TrySendError::Full(_) => PushError::Full,
+                    mpsc::error::TrySendError::Closed(_) => PushError::Closed,
+                }
+            }),
+            Feed::Shared(queue, id) => {
+                let refused = if self.close_tx.borrow().is_some() {
+                    Err(PushError::Closed)
+                } else if messages >= self.level.limits.messages {
+                    Err(PushError::Full)
+                } else {
+                    let charge = Charge {
+                        level: self.level.clone(),
+                        bytes: len,
+                    };
+                    queue.push(*id, message, charge)
+                };
+                refused.inspect_err(|_| self.level.taken(1, len))
             }
-        })
+        }
     }
 
     /// Whether the queue is under half its messages and bytes: room for output.
     pub fn below_watermark(&self) -> bool {
         self.level.below_watermark()
+            && match &self.feed {
+                Feed::Writer(_) => true,
+                Feed::Shared(queue, _) => queue.below_half(),
+            }
     }
 
     /// Makes [`Outbox::drained`] resolve once the queue is below half (at once if it is).
     pub fn wake_when_drained(&self) {
         self.level.wake.store(true, Ordering::Release);
+        if let Feed::Shared(queue, _) = &self.feed
+            && queue.wake_when_below_half(Waiter(self.level.clone()))
+        {
+            return;
+        }
         self.level.wake_if_drained();
     }
 
@@ -122,62 +223,71 @@ impl Outbox {
 
     /// Whether `other` feeds the same socket.
     pub fn same(&self, other: &Outbox) -> bool {
-        self.tx.same_channel(&other.tx)
+        Arc::ptr_eq(&self.level, &other.level)
     }
 
-    /// Asks the writer to close the socket with `code` and `reason` (after nothing else).
+    /// Asks the writer to close the socket with `code` and `reason` (after nothing else; a
+    /// shared queue sends what this outbox queued first).
     pub fn close(&self, code: u16, reason: &str) {
-        self.close_tx.send_if_modified(|current| {
+        let asked = self.close_tx.send_if_modified(|current| {
             if current.is_some() {
                 return false;
             }
             *current = Some((code, reason.to_owned()));
             true
         });
+        if asked && let Feed::Shared(queue, id) = &self.feed {
+            queue.close(*id, code, reason);
+        }
     }
 
-    /// Whether the writer has stopped.
+    /// Whether the writer has stopped (a shared queue's outbox: whether it was closed).
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        match &self.feed {
+            Feed::Writer(tx) => tx.is_closed(),
+            Feed::Shared(..) => self.close_tx.borrow().is_some(),
+        }
     }
 
     /// Resolves once the writer has stopped (the socket failed, stalled or was closed).
     pub async fn closed(&self) {
-        self.tx.closed().await;
+        match &self.feed {
+            Feed::Writer(tx) => tx.closed().await,
+            Feed::Shared(..) => {
+                let mut closing = self.close_tx.subscribe();
+                let _ = closing.wait_for(Option::is_some).await;
+            }
+        }
     }
 }
 
-/// Starts the writer task for `sink`; it ends when the socket fails, a close is asked for, or
-/// every [`Outbox`] is dropped.
-pub fn spawn_writer(
-    sink: SplitSink<WebSocket, Message>,
-    limits: QueueLimits,
-    metrics: Arc<Metrics>,
-) -> Outbox {
+/// Starts the writer task for `sink` (a socket's sending half, or a hub's link to a browser
+/// on another hub); it ends when the sink fails, a close is asked for, or every [`Outbox`] is
+/// dropped.
+pub fn spawn_writer<S>(sink: S, limits: QueueLimits, metrics: Arc<Metrics>) -> Outbox
+where
+    S: Sink<Message> + Unpin + Send + 'static,
+{
     let (tx, rx) = mpsc::channel(limits.messages);
     let (close_tx, close_rx) = watch::channel(None);
-    let level = Arc::new(Level {
-        bytes: AtomicUsize::new(0),
-        messages: AtomicUsize::new(0),
-        limits,
-        wake: AtomicBool::new(false),
-        drained: Notify::new(),
-    });
+    let level = Arc::new(Level::new(limits));
     tokio::spawn(write(sink, rx, close_rx, level.clone(), metrics));
     Outbox {
-        tx,
+        feed: Feed::Writer(tx),
         level,
         close_tx: Arc::new(close_tx),
     }
 }
 
-async fn write(
-    mut sink: SplitSink<WebSocket, Message>,
+async fn write<S>(
+    mut sink: S,
     mut rx: mpsc::Receiver<Message>,
     mut close_rx: watch::Receiver<Option<(u16, String)>>,
     level: Arc<Level>,
     metrics: Arc<Metrics>,
-) {
+) where
+    S: Sink<Message> + Unpin,
+{
     let write_timeout = level.limits.write_timeout;
     loop {
         let message = tokio::select! {
@@ -239,7 +349,8 @@ async fn write(
     }
 }
 
-fn message_len(message: &Message) -> usize {
+/// What `message` counts for in a queue's byte budget.
+pub fn message_len(message: &Message) -> usize {
     match message {
         Message::Text(text) => text.len(),
         Message::Binary(bytes) => bytes.len(),

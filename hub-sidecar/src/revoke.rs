@@ -1,6 +1,7 @@
 //! `POST /internal/revoke` (bearer `hub_secret`): the app says access ended: sign-ins (a
 //! logout), a deleted VPS, an ended session. The affected sockets close with a named close
-//! code, and tickets for what was revoked are refused for as long as a ticket lives.
+//! code, and tickets for what was revoked are refused for as long as a ticket lives. With
+//! several hubs, every hub applies it.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -22,7 +23,7 @@ use chatcode_core::{
 };
 use serde_json::json;
 
-use crate::{errors::HubError, hub::Hub, outbox::close};
+use crate::{cluster::wire::Header, errors::HubError, hub::Hub, outbox::close};
 
 /// How long a revocation refuses tickets: longer than any ticket lives.
 const REMEMBER: Duration = Duration::from_millis(MAX_TICKET_LIFETIME_MS as u64 + 5_000);
@@ -85,13 +86,26 @@ pub async fn revoke(State(hub): State<Arc<Hub>>, headers: HeaderMap, body: Bytes
         return HubError::PayloadTooLarge.into_response();
     }
     match serde_json::from_slice::<Revocation>(&body) {
-        Ok(revocation) => Json(json!({ "closed": apply(&hub, &revocation) })).into_response(),
+        Ok(revocation) => {
+            let closed = apply(&hub, &revocation);
+            if let Some(cluster) = &hub.cluster {
+                // Every other hub applies it too (their browsers, their gateways).
+                let header = Header::Revoke {
+                    from: cluster.id.clone(),
+                };
+                if let Err(e) = cluster.broadcast(&header, &body).await {
+                    tracing::error!("cannot tell the other hubs of a revocation: {e}");
+                    return HubError::Unavailable("the hub cannot reach redis").into_response();
+                }
+            }
+            Json(json!({ "closed": closed })).into_response()
+        }
         Err(e) => HubError::BadRequest(format!("invalid revocation: {e}")).into_response(),
     }
 }
 
 /// Closes what `revocation` names and remembers it; how many sockets were closed.
-fn apply(hub: &Hub, revocation: &Revocation) -> usize {
+pub fn apply(hub: &Hub, revocation: &Revocation) -> usize {
     let now = Instant::now();
     let closed = match revocation {
         Revocation::Logins { user_id, logins } => {

@@ -75,9 +75,21 @@ async fn app_sweep(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
 /// disconnected), retrying with back-off until it answers; then lets events be recorded. An
 /// app that refuses it (4xx) is not asked again.
 async fn announce_start(hub: &Hub) {
+    // Several hubs: while another hub lives, the gateways it holds are connected; only a hub
+    // starting alone tells the app to forget every connection.
+    let alone = match &hub.cluster {
+        Some(cluster) => match cluster.other_hubs_alive().await {
+            Ok(others) => !others,
+            Err(e) => {
+                tracing::warn!("cannot ask redis for other hubs: {e}");
+                true
+            }
+        },
+        None => true,
+    };
     let mut backoff = FIRST_BACKOFF;
     loop {
-        match hub.app.sweep(true).await {
+        match hub.app.sweep(alone).await {
             Ok(outcome) => {
                 tracing::info!(%outcome, "the app knows the hub started");
                 break;

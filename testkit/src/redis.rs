@@ -153,7 +153,7 @@ fn connect(url: &str) -> redis::Connection {
 }
 
 /// The keys starting with `prefix` in the Redis database at `url`.
-pub(crate) fn keys(url: &str, prefix: &str) -> Vec<String> {
+pub fn keys(url: &str, prefix: &str) -> Vec<String> {
     redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
         .query(&mut connect(url))

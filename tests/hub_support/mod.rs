@@ -126,6 +126,17 @@ fn hub_process(addr: SocketAddr, app_url: &str) -> Process {
     tokio::task::block_in_place(|| Process::start(command)).unwrap()
 }
 
+/// Another `chatcode hub` of the app at `app_url`, on a free port, sharing `redis_url` with
+/// the other hubs (several hubs behind one address).
+pub fn clustered_hub_process(app_url: &str, redis_url: &str) -> Process {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_chatcode"));
+    command
+        .args(["hub", "--listen", "127.0.0.1:0", "--app-url", app_url])
+        .args(["--redis-url", redis_url])
+        .env("HUB_SECRET", HUB_SECRET);
+    tokio::task::block_in_place(|| Process::start(command)).unwrap()
+}
+
 impl World {
     pub async fn new() -> Self {
         Self::with(|_| {}).await
@@ -554,6 +565,43 @@ impl Client {
                 Received::Json(value) if value["type"] == type_name => return value,
                 Received::Closed(code) => panic!("closed ({code:?}) waiting for {type_name}"),
                 _ => continue,
+            }
+        }
+    }
+
+    /// As a gateway: acks the next command, answering `session.create` with
+    /// `session.started` and `session.snapshot` with a snapshot; returns the command.
+    pub async fn accept(&mut self) -> Value {
+        let command = self.json().await;
+        let request_id = command["request_id"].clone();
+        self.send(
+            json!({"type": "ack", "schema_version": "1", "request_id": request_id, "ok": true}),
+        )
+        .await;
+        match command["type"].as_str() {
+            Some("session.create") => {
+                self.send(json!({"type": "session.started", "schema_version": "1",
+                                 "request_id": request_id, "session_id": command["session_id"]}))
+                    .await;
+            }
+            Some("session.snapshot") => {
+                self.send(json!({"type": "session.snapshot", "schema_version": "1",
+                                 "request_id": request_id, "session_id": command["session_id"],
+                                 "content": "$ ls\r\n", "cols": 80, "rows": 24, "cursor_x": 2,
+                                 "cursor_y": 1, "cursor_visible": true, "alternate_on": false}))
+                    .await;
+            }
+            _ => {}
+        }
+        command
+    }
+
+    /// As a gateway: [`Client::accept`]s commands until one of `type_name`; returns it.
+    pub async fn accept_until(&mut self, type_name: &str) -> Value {
+        loop {
+            let command = self.accept().await;
+            if command["type"] == type_name {
+                return command;
             }
         }
     }

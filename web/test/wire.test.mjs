@@ -154,6 +154,24 @@ test('read-only never sends input or resize; read-write does', async () => {
   }
 });
 
+test('writer_busy is news only once this browser types, not for its resize', async () => {
+  const { wire, sockets, events } = harness();
+  wire.resize(100, 30);
+  wire.start();
+  await tick();
+  sockets[0].open();
+  sockets[0].recv({ type: 'gateway.status', schema_version: '1', gateway_id: 'g', status: 'connected' });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(sockets[0].of('session.resize').length > 0);
+  const busy = { type: 'error', schema_version: '1', code: 'writer_busy', message: 'another browser is typing' };
+  sockets[0].recv(busy);
+  assert.deepEqual(events.errors, []);
+  wire.input('x');
+  sockets[0].recv(busy);
+  assert.deepEqual(events.errors, [['writer_busy', 'another browser is typing']]);
+  wire.close();
+});
+
 test('pings measure the round trip; the session ending stops reconnecting', async () => {
   const latencies = [];
   const h = harness();

@@ -5,6 +5,7 @@ mod baseline;
 mod fanout;
 mod fleet;
 mod gateway;
+pub mod hubs;
 mod idle;
 mod isolation;
 mod keystroke;

@@ -24,7 +24,7 @@ use crate::{
     config::Limits,
     event_queue::{EventQueue, Offered, Source},
     metrics::Metrics,
-    outbox::{Outbox, PushError},
+    outbox::{Outbox, PushError, close},
     relay::Relay,
     session_hub::{Release, SessionHub},
 };
@@ -196,6 +196,30 @@ impl Gateway {
         } else {
             false
         }
+    }
+
+    /// Several hubs: another hub holds this gateway now. Its socket here (if any) is closed as
+    /// replaced, its browsers are closed with `code` (they reconnect to the new hub), and the
+    /// app is not told it went offline: the other hub records it.
+    pub fn hand_off(&self, code: u16, reason: &str) {
+        let mut state = self.lock();
+        if let Some(link) = state.link.take() {
+            link.outbox
+                .close(close::REPLACED, "the gateway connected to another hub");
+        }
+        state.recorded_online = false;
+        state.epoch += 1;
+        for session in state.sessions.values_mut() {
+            session.close_all(code, reason);
+            session.subscribers.clear();
+        }
+    }
+
+    /// Several hubs: whether this hub still answers for the gateway (it is linked, or inside
+    /// its grace), so it keeps its claim.
+    pub fn holds_claim(&self) -> bool {
+        let state = self.lock();
+        state.link.is_some() || state.recorded_online
     }
 
     /// Whether a socket is connected.

@@ -81,6 +81,8 @@ export class Wire {
   private pingOut: { id: string; at: number } | null = null;
   private ackedSeq: number | null = null;
   private size: { cols: number; rows: number } | null = null;
+  /** What this browser last asked to write: a `writer_busy` for a resize alone is no news. */
+  private lastWrite: 'input' | 'resize' | null = null;
 
   constructor(private readonly options: WireOptions) {
     this.queue = new RenderQueue(options.screen, (seq, snapshot) => this.rendered(seq, snapshot));
@@ -112,6 +114,7 @@ export class Wire {
     for (let at = 0; at < bytes.length; at += INPUT_CHUNK_BYTES) {
       this.send({ type: 'session.input', session_id: this.options.sessionId, data: toBase64(bytes.subarray(at, at + INPUT_CHUNK_BYTES)) });
       this.inputsSent += 1;
+      this.lastWrite = 'input';
     }
   }
 
@@ -241,9 +244,14 @@ export class Wire {
           events?.latency?.(this.latency);
         }
         return;
-      case 'error':
-        events?.error?.(String(message['code'] ?? 'error'), String(message['message'] ?? ''));
+      case 'error': {
+        const code = String(message['code'] ?? 'error');
+        // Another browser holds the writer's lease: the size it set stands, which needs no
+        // notice until this one tries to type.
+        if (code === 'writer_busy' && this.lastWrite === 'resize') return;
+        events?.error?.(code, String(message['message'] ?? ''));
         return;
+      }
       case 'ack':
         if (message['ok'] === false) events?.error?.('refused', `the gateway refused: ${String(message['error'] ?? 'no reason given')}`);
         return;
@@ -308,6 +316,7 @@ export class Wire {
   private sendResize(): void {
     if (this.options.readOnly || !this.size || this.state !== 'open' || this.gatewayStatus !== 'connected') return;
     this.send({ type: 'session.resize', session_id: this.options.sessionId, ...this.size });
+    this.lastWrite = 'resize';
   }
 
   private send(message: Record<string, unknown>): void {

@@ -11,6 +11,9 @@ pub const GOING_AWAY: u16 = 1001;
 pub const POLICY: u16 = 1008;
 /// A message over the size limit.
 pub const TOO_BIG: u16 = 1009;
+/// The hub that owned the terminal's gateway changed or went away (several hubs): reconnect
+/// (resume with `last_seq`), and the connection is routed to the gateway's new hub.
+pub const SERVICE_RESTART: u16 = 1012;
 /// The peer cannot keep up, or the hub is at a limit: reconnect (resume with `last_seq`).
 pub const TRY_AGAIN_LATER: u16 = 1013;
 /// A newer connection of the same gateway replaced this one.
@@ -25,11 +28,12 @@ pub const SESSION_ENDED: u16 = 4002;
 pub const VPS_DELETED: u16 = 4003;
 
 /// Every code above with its name, for documentation and tests.
-pub const ALL: [(u16, &str); 9] = [
+pub const ALL: [(u16, &str); 10] = [
     (NORMAL, "normal"),
     (GOING_AWAY, "going_away"),
     (POLICY, "policy"),
     (TOO_BIG, "too_big"),
+    (SERVICE_RESTART, "service_restart"),
     (TRY_AGAIN_LATER, "try_again_later"),
     (REPLACED, "replaced"),
     (SIGNED_OUT, "signed_out"),
