@@ -10,7 +10,7 @@ use chatcode_core::{
     ticket::{self, AttachTicket, Holder, Mode},
     time::now_ms,
 };
-use hub_support::{Client, HUB_SECRET, Received, TEST_LOGIN, World};
+use hub_support::{Client, HUB_SECRET, Received, TEST_LOGIN, World, answer, snapshot_for};
 use serde_json::{Value, json};
 
 const SESSION: &str = "ses-hubtest00000000000001";
@@ -18,25 +18,6 @@ const SESSION: &str = "ses-hubtest00000000000001";
 fn create(request_id: &str) -> Value {
     json!({"type": "session.create", "schema_version": "1", "request_id": request_id,
            "session_id": SESSION, "name": "work", "workdir": "/root"})
-}
-
-/// The gateway answers the next command it reads with an ack (and `extra`, if any).
-async fn answer(gateway: &mut Client, extra: impl FnOnce(&Value) -> Option<Value>) -> Value {
-    let command = gateway.json().await;
-    let request_id = command["request_id"].clone();
-    gateway
-        .send(json!({"type": "ack", "schema_version": "1", "request_id": request_id, "ok": true}))
-        .await;
-    if let Some(extra) = extra(&command) {
-        gateway.send(extra).await;
-    }
-    command
-}
-
-fn snapshot_for(command: &Value) -> Option<Value> {
-    Some(json!({"type": "session.snapshot", "schema_version": "1",
-                "request_id": command["request_id"], "session_id": command["session_id"],
-                "content": "$ ", "cols": 80, "rows": 24}))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

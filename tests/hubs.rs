@@ -10,31 +10,14 @@ use std::{net::SocketAddr, time::Duration};
 use chatcode_core::ticket::Mode;
 use chatcode_hub::HubConfig;
 use chatcode_testkit::redis::RedisServer;
-use hub_support::{Client, HUB_SECRET, RawGateway, Received, World, test_timers};
+use hub_support::{
+    Client, HUB_SECRET, RawGateway, Received, World, answer, snapshot_for, test_timers,
+};
 use serde_json::{Value, json};
 
 const SESSION: &str = "ses-hubstest0000000000001";
 /// Longest a test waits for a hub to claim a gateway (only a guard against hanging).
 const WAIT: Duration = Duration::from_secs(60);
-
-/// The gateway answers the next command it reads with an ack (and `extra`, if any).
-async fn answer(gateway: &mut Client, extra: impl FnOnce(&Value) -> Option<Value>) -> Value {
-    let command = gateway.json().await;
-    let request_id = command["request_id"].clone();
-    gateway
-        .send(json!({"type": "ack", "schema_version": "1", "request_id": request_id, "ok": true}))
-        .await;
-    if let Some(extra) = extra(&command) {
-        gateway.send(extra).await;
-    }
-    command
-}
-
-fn snapshot_for(command: &Value) -> Option<Value> {
-    Some(json!({"type": "session.snapshot", "schema_version": "1",
-                "request_id": command["request_id"], "session_id": command["session_id"],
-                "content": "$ ", "cols": 80, "rows": 24}))
-}
 
 fn keys_for(command: &Value) -> Option<Value> {
     Some(json!({"type": "ssh.keys", "schema_version": "1",

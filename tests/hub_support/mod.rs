@@ -660,3 +660,23 @@ fn terminal_url(
     }
     url.into_client_request().unwrap()
 }
+
+/// The gateway answers the next command it reads with an ack (and `extra`, if any).
+pub async fn answer(gateway: &mut Client, extra: impl FnOnce(&Value) -> Option<Value>) -> Value {
+    let command = gateway.json().await;
+    let request_id = command["request_id"].clone();
+    gateway
+        .send(json!({"type": "ack", "schema_version": "1", "request_id": request_id, "ok": true}))
+        .await;
+    if let Some(extra) = extra(&command) {
+        gateway.send(extra).await;
+    }
+    command
+}
+
+/// A gateway's snapshot answering `command` (for [`answer`]).
+pub fn snapshot_for(command: &Value) -> Option<Value> {
+    Some(json!({"type": "session.snapshot", "schema_version": "1",
+                "request_id": command["request_id"], "session_id": command["session_id"],
+                "content": "$ ", "cols": 80, "rows": 24}))
+}
