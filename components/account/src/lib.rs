@@ -20,7 +20,7 @@ async fn handle(req: Request) -> Response {
 
 /// Routes one request.
 pub async fn route(req: Request) -> Response {
-    let mut routes = Routes::new();
+    let mut routes = Routes::new(&req);
     routes
         .route(Method::Get, "/api/account", |req, _| async move {
             settings::show(&req)

@@ -25,7 +25,7 @@ async fn handle(req: Request) -> Response {
 
 /// Routes one request.
 pub async fn route(req: Request) -> Response {
-    let mut routes = Routes::new();
+    let mut routes = Routes::new(&req);
     routes
         .route(Method::Get, "/auth/do", |req, _| async move {
             digitalocean::start(&req)

@@ -29,7 +29,7 @@ async fn handle(req: Request) -> Response {
 
 /// Routes one request.
 pub async fn route(req: Request) -> Response {
-    let mut routes = Routes::new();
+    let mut routes = Routes::new(&req);
     routes
         .route(Method::Get, "/api/billing/balance", |req, _| async move {
             balance::show(&req)
