@@ -36,8 +36,11 @@ pub fn owned_session(
     vps_id: &str,
     session_id: &str,
 ) -> Result<(Caller, OwnedVps, Session, spin_sdk::sqlite::Connection), ApiError> {
-    let (user, vps, conn) = owned_vps(req, vps_id)?;
-    let session = store::get(&conn, &vps.id, session_id)?.ok_or_else(session_not_found)?;
+    let user = caller::require(req)?;
+    let conn = db::open()?;
+    let (vps, session) = store::owned_session(&conn, &user.user_id, vps_id, session_id)?
+        .ok_or_else(vps_not_found)?;
+    let session = session.ok_or_else(session_not_found)?;
     Ok((user, vps, session, conn))
 }
 

@@ -16,6 +16,10 @@ pub struct OwnedVps {
     pub connected: bool,
 }
 
+/// A VPS's columns and where they come from; [`read_vps`] takes them in this order.
+const VPS_COLUMNS: &str = "v.id, g.id, g.connected";
+const VPS_FROM: &str = "vps v JOIN gateways g ON g.vps_id = v.id";
+
 /// The user's VPS `vps_id`, or `None` (another user's ids included).
 pub fn owned_vps(
     conn: &Connection,
@@ -24,17 +28,49 @@ pub fn owned_vps(
 ) -> Result<Option<OwnedVps>, ApiError> {
     let result = db::run(
         conn,
-        "SELECT v.id, g.id, g.connected FROM vps v JOIN gateways g ON g.vps_id = v.id \
-         WHERE v.id = ? AND v.user_id = ?",
+        &format!("SELECT {VPS_COLUMNS} FROM {VPS_FROM} WHERE v.id = ? AND v.user_id = ?"),
         &[db::t(vps_id), db::t(user_id)],
     )?;
-    Ok(result.rows.first().and_then(|row| {
-        Some(OwnedVps {
-            id: row.get::<&str>(0)?.to_owned(),
-            gateway_id: row.get::<&str>(1)?.to_owned(),
-            connected: row.get::<i64>(2) == Some(1),
-        })
-    }))
+    Ok(result.rows.first().and_then(read_vps))
+}
+
+/// The user's VPS `vps_id` and its session `session_id` in one statement: `None` without the
+/// VPS (another user's ids included), the VPS alone without the session.
+pub fn owned_session(
+    conn: &Connection,
+    user_id: &str,
+    vps_id: &str,
+    session_id: &str,
+) -> Result<Option<(OwnedVps, Option<Session>)>, ApiError> {
+    let result = db::run(
+        conn,
+        &format!(
+            "SELECT {VPS_COLUMNS}, {SESSION_COLUMNS} FROM {VPS_FROM} \
+             LEFT JOIN sessions s ON s.vps_id = v.id AND s.id = ? \
+             WHERE v.id = ? AND v.user_id = ?"
+        ),
+        &[db::t(session_id), db::t(vps_id), db::t(user_id)],
+    )?;
+    let Some(row) = result.rows.first() else {
+        return Ok(None);
+    };
+    let vps = read_vps(row).ok_or_else(malformed)?;
+    let session = match row.get::<&str>(SESSION_AT) {
+        Some(_) => Some(read(row, SESSION_AT).ok_or_else(malformed)?),
+        None => None,
+    };
+    Ok(Some((vps, session)))
+}
+
+/// Where [`SESSION_COLUMNS`] start after [`VPS_COLUMNS`].
+const SESSION_AT: usize = 3;
+
+fn read_vps(row: &RowResult) -> Option<OwnedVps> {
+    Some(OwnedVps {
+        id: row.get::<&str>(0)?.to_owned(),
+        gateway_id: row.get::<&str>(1)?.to_owned(),
+        connected: row.get::<i64>(2) == Some(1),
+    })
 }
 
 /// A session as the API shows it.
@@ -54,11 +90,14 @@ pub struct Session {
     pub last_activity_at: Option<i64>,
 }
 
-const SELECT: &str = "SELECT id, vps_id, title, agent_type, workdir, status, error, exit_code, \
-    created_at, updated_at, ended_at, last_activity_at FROM sessions";
+/// A session's columns, as `s.`; [`read`] takes them in this order.
+const SESSION_COLUMNS: &str = "s.id, s.vps_id, s.title, s.agent_type, s.workdir, s.status, \
+    s.error, s.exit_code, s.created_at, s.updated_at, s.ended_at, s.last_activity_at";
 
-fn read(row: &RowResult) -> Option<Session> {
-    let text = |i: usize| row.get::<&str>(i).map(str::to_owned);
+/// The session whose [`SESSION_COLUMNS`] start at column `at`.
+fn read(row: &RowResult, at: usize) -> Option<Session> {
+    let text = |i: usize| row.get::<&str>(at + i).map(str::to_owned);
+    let integer = |i: usize| row.get::<i64>(at + i);
     Some(Session {
         id: text(0)?,
         vps_id: text(1)?,
@@ -67,24 +106,24 @@ fn read(row: &RowResult) -> Option<Session> {
         workdir: text(4)?,
         status: text(5)?,
         error: text(6),
-        exit_code: row.get::<i64>(7),
-        created_at: row.get::<i64>(8)?,
-        updated_at: row.get::<i64>(9)?,
-        ended_at: row.get::<i64>(10),
-        last_activity_at: row.get::<i64>(11),
+        exit_code: integer(7),
+        created_at: integer(8)?,
+        updated_at: integer(9)?,
+        ended_at: integer(10),
+        last_activity_at: integer(11),
     })
+}
+
+fn malformed() -> ApiError {
+    eprintln!("a sessions row does not have the schema's shape");
+    ApiError::internal()
 }
 
 fn read_all(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Session>, ApiError> {
     db::run(conn, sql, params)?
         .rows
         .iter()
-        .map(|row| {
-            read(row).ok_or_else(|| {
-                eprintln!("a sessions row does not have the schema's shape");
-                ApiError::internal()
-            })
-        })
+        .map(|row| read(row, 0).ok_or_else(malformed))
         .collect()
 }
 
@@ -92,7 +131,9 @@ fn read_all(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Sessio
 pub fn list(conn: &Connection, vps_id: &str) -> Result<Vec<Session>, ApiError> {
     read_all(
         conn,
-        &format!("{SELECT} WHERE vps_id = ? ORDER BY created_at DESC, id"),
+        &format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.vps_id = ? ORDER BY s.created_at DESC, s.id"
+        ),
         &[db::t(vps_id)],
     )
 }
@@ -101,7 +142,7 @@ pub fn list(conn: &Connection, vps_id: &str) -> Result<Vec<Session>, ApiError> {
 pub fn get(conn: &Connection, vps_id: &str, session_id: &str) -> Result<Option<Session>, ApiError> {
     Ok(read_all(
         conn,
-        &format!("{SELECT} WHERE id = ? AND vps_id = ?"),
+        &format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ? AND s.vps_id = ?"),
         &[db::t(session_id), db::t(vps_id)],
     )?
     .into_iter()
