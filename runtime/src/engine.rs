@@ -22,6 +22,9 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// How much of a reused memory or table slot stays mapped between instances.
 const KEEP_RESIDENT_BYTES: usize = 4 << 20;
 
+/// Set (to anything) to have `perf` name the guests' compiled functions.
+const PERFMAP_VAR: &str = "CHATCODE_PERFMAP";
+
 /// Largest linear memory one instance may grow to.
 const MAX_MEMORY_BYTES: usize = 256 << 20;
 
@@ -60,6 +63,10 @@ pub fn new_engine(max_instances: u32, cache_dir: Option<&Path>) -> anyhow::Resul
         // Memory slots keep wasmtime's default 4 GiB reservation, which lets
         // compiled code skip bounds checks; it is address space, not memory.
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    // For `perf`: name the compiled guest functions in /tmp/perf-<pid>.map.
+    if std::env::var_os(PERFMAP_VAR).is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if let Some(dir) = cache_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut cache = CacheConfig::new();

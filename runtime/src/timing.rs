@@ -6,8 +6,10 @@
 //! SQLite, variables, outbound HTTP: count and time each) and its own computing (the rest).
 //! For a guest that calls out once, as the sessions component relays a command through the
 //! hub, it also gives the time before the outbound call, the call itself (until the response
-//! head), and after it. With the log quieter than that, nothing is timed: a request costs one
-//! check of the log filter.
+//! head), and after it. `guest_cpu_us` is the CPU time the request thread used while the
+//! guest ran (its host calls and outbound I/O included): next to `guest_us` it tells computing
+//! from waiting, and a slow machine from a slow path. With the log quieter than that, nothing
+//! is timed: a request costs one check of the log filter.
 
 use std::{
     sync::{Arc, Mutex, PoisonError},
@@ -42,6 +44,9 @@ struct Marks {
     instantiate: Option<Duration>,
     guest_started: Option<Instant>,
     answered: Option<Instant>,
+    /// The request thread's CPU time when the guest started, and when it answered.
+    cpu_started: Option<Duration>,
+    cpu_answered: Option<Duration>,
     first_outbound: Option<Instant>,
     first_outbound_answered: Option<Instant>,
     outbound: Spent,
@@ -85,12 +90,14 @@ impl Timeline {
         let mut marks = self.marks();
         marks.instantiate = made_since.map(|since| now - since);
         marks.guest_started = Some(now);
+        marks.cpu_started = Some(thread_cpu());
     }
 
     /// The server has the guest's answer (or gave up waiting for it).
     pub fn answered(&self, component: &str, path: &str) {
         let mut marks = self.marks();
         marks.answered = Some(Instant::now());
+        marks.cpu_answered = Some(thread_cpu());
         marks.part_over(component, path);
     }
 
@@ -156,6 +163,10 @@ impl Marks {
             instantiate_us = marks.instantiate.map_or(0, us),
             guest_us = us(guest),
             guest_own_us = us(own),
+            guest_cpu_us = match (marks.cpu_started, marks.cpu_answered) {
+                (Some(started), Some(answered)) => us(answered.saturating_sub(started)),
+                _ => 0,
+            },
             key_value_calls = marks.key_value.calls,
             key_value_us = us(marks.key_value.time),
             sqlite_calls = marks.sqlite.calls,
@@ -170,4 +181,13 @@ impl Marks {
             "request timings"
         );
     }
+}
+
+/// The CPU time the calling thread has used (a request thread runs its guests' host calls).
+fn thread_cpu() -> Duration {
+    let used = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(used.tv_sec).unwrap_or(0),
+        u32::try_from(used.tv_nsec).unwrap_or(0),
+    )
 }
