@@ -195,16 +195,7 @@ pub fn list(
     limit: i64,
     before: Option<&str>,
 ) -> Result<Vec<Entry>, ApiError> {
-    let sql = format!(
-        "SELECT {ENTRY_COLUMNS} FROM credit_ledger WHERE user_id = ?1 AND (?2 IS NULL OR \
-         (created_at, id) < (SELECT created_at, id FROM credit_ledger WHERE id = ?2 AND user_id = ?1)) \
-         ORDER BY created_at DESC, id DESC LIMIT ?3"
-    );
-    let rows = db::run(
-        conn,
-        &sql,
-        &[db::t(user_id), db::opt(before), Value::Integer(limit)],
-    )?;
+    let rows = db::page(conn, "credit_ledger", ENTRY_COLUMNS, user_id, limit, before)?;
     Ok((0..rows.rows.len())
         .filter_map(|row| entry(&rows, row))
         .collect())

@@ -77,16 +77,7 @@ pub fn usage_page(
     limit: i64,
     before: Option<&str>,
 ) -> Result<Vec<Usage>, ApiError> {
-    let sql = format!(
-        "SELECT {USAGE_COLUMNS} FROM usage_events WHERE user_id = ?1 AND (?2 IS NULL OR \
-         (created_at, id) < (SELECT created_at, id FROM usage_events WHERE id = ?2 AND user_id = ?1)) \
-         ORDER BY created_at DESC, id DESC LIMIT ?3"
-    );
-    let rows = db::run(
-        conn,
-        &sql,
-        &[db::t(user_id), db::opt(before), Value::Integer(limit)],
-    )?;
+    let rows = db::page(conn, "usage_events", USAGE_COLUMNS, user_id, limit, before)?;
     Ok((0..rows.rows.len())
         .filter_map(|row| usage_row(&rows, row))
         .collect())

@@ -70,6 +70,29 @@ fn is_locked(e: &spin_sdk::sqlite::Error) -> bool {
     matches!(e, spin_sdk::sqlite::Error::Io(why) if why.contains("locked") || why.contains("busy"))
 }
 
+/// A page of `user_id`'s rows of `table` (`columns` of them), newest first by `created_at`
+/// then `id`, older than the user's row `before`: keyset paging, so rows added meanwhile never
+/// shift a page. A `before` that is not the user's row gives an empty page.
+pub fn page(
+    conn: &Connection,
+    table: &str,
+    columns: &str,
+    user_id: &str,
+    limit: i64,
+    before: Option<&str>,
+) -> Result<QueryResult, ApiError> {
+    let sql = format!(
+        "SELECT {columns} FROM {table} WHERE user_id = ?1 AND (?2 IS NULL OR \
+         (created_at, id) < (SELECT created_at, id FROM {table} WHERE id = ?2 AND user_id = ?1)) \
+         ORDER BY created_at DESC, id DESC LIMIT ?3"
+    );
+    run(
+        conn,
+        &sql,
+        &[t(user_id), opt(before), Value::Integer(limit)],
+    )
+}
+
 /// Rows changed by the connection's last `INSERT`, `UPDATE` or `DELETE`.
 pub fn changes(conn: &Connection) -> Result<i64, ApiError> {
     let row = run(conn, "SELECT changes()", &[])?;
