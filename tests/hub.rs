@@ -791,3 +791,67 @@ async fn a_health_storm_is_coalesced_and_a_gateway_flooding_session_events_is_cl
         "{metrics}"
     );
 }
+
+/// DESIGN.md: the hub applies the app's migrations when it starts, so an app served without
+/// `chatcode up` (a hosted runtime next to the hub) has its schema before the first gateway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_applies_the_apps_migrations_when_it_starts() {
+    chatcode_testkit::ensure_components_built();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options =
+        chatcode_runtime::RuntimeOptions::new(chatcode_testkit::workspace_root().join("spin.toml"));
+    options.data_dir = Some(dir.path().join("app"));
+    let hub_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub_url = format!("http://{}", hub_listener.local_addr().unwrap());
+    for (name, value) in [
+        ("environment", "development"),
+        ("hub_secret", HUB_SECRET),
+        ("hub_url", &hub_url),
+        ("hub_public_url", &hub_url),
+        ("public_url", "http://127.0.0.1"),
+        (
+            "token_encryption_key",
+            chatcode_testkit::TEST_ENCRYPTION_KEY,
+        ),
+        ("gateway_token_salt", "test-gateway-token-salt"),
+    ] {
+        options.variables.insert(name.into(), value.into());
+    }
+    let runtime = tokio::task::spawn_blocking(move || chatcode_runtime::Runtime::load(&options))
+        .await
+        .unwrap()
+        .unwrap();
+    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://{}", app_listener.local_addr().unwrap());
+    let serving = runtime.serve(app_listener).unwrap();
+    let health = || async {
+        let response = reqwest::get(format!("{app}/healthz")).await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()
+    };
+    let schema_version = || async { health().await["schema_version"].as_i64().unwrap() };
+    assert_eq!(schema_version().await, 0);
+    // One version per migration file.
+    let migrations = std::fs::read_dir(chatcode_testkit::workspace_root().join("migrations"))
+        .unwrap()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
+        .count();
+    let latest = i64::try_from(migrations).unwrap();
+
+    let hub =
+        chatcode_hub::serve(chatcode_hub::HubConfig::new(&app, HUB_SECRET), hub_listener).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while schema_version().await != latest {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the schema never reached version {latest}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    hub.shutdown().await;
+    serving.shutdown().await;
+}

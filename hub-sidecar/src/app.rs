@@ -1,5 +1,5 @@
 //! The app's internal routes, as the hub calls them: gateway authentication (successes cached
-//! briefly), event batches, and the sweep. Always with `Authorization: Bearer <hub_secret>`.
+//! briefly), event batches, migrations and the sweeps. Always with `Authorization: Bearer <hub_secret>`.
 
 use std::{
     collections::HashMap,
@@ -107,6 +107,23 @@ impl AppClient {
             .map_err(|e| AppError::Unreachable(e.to_string()))?;
         match response.status().as_u16() {
             200 => Ok(()),
+            status => Err(AppError::Status(status)),
+        }
+    }
+
+    /// `POST /internal/migrate`: applies the schema's pending migrations (each runs once, so
+    /// every hub may ask at start-up); the app's account of what it did.
+    pub async fn migrate(&self) -> Result<serde_json::Value, AppError> {
+        let response = self
+            .post("/internal/migrate")
+            .send()
+            .await
+            .map_err(|e| AppError::Unreachable(e.to_string()))?;
+        match response.status().as_u16() {
+            200 => response
+                .json()
+                .await
+                .map_err(|e| AppError::Unreachable(e.to_string())),
             status => Err(AppError::Status(status)),
         }
     }

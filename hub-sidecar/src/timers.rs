@@ -71,10 +71,11 @@ async fn app_sweep(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Tells the app this hub started (so gateways it has connected, through a hub now gone, are
-/// disconnected), retrying with back-off until it answers; then lets events be recorded. An
-/// app that refuses it (4xx) is not asked again.
+/// Has the app apply its schema (as DESIGN.md asks of the hub at start-up), then tells it this
+/// hub started (so gateways it has connected, through a hub now gone, are disconnected); each
+/// retried with back-off until the app answers. Then events may be recorded.
 async fn announce_start(hub: &Hub) {
+    until_answered(hub, "applying the app's migrations", || hub.app.migrate()).await;
     // Several hubs: while another hub lives, the gateways it holds are connected; only a hub
     // starting alone tells the app to forget every connection.
     let alone = match &hub.cluster {
@@ -87,24 +88,37 @@ async fn announce_start(hub: &Hub) {
         },
         None => true,
     };
+    until_answered(hub, "telling the app the hub started", || {
+        hub.app.sweep(alone)
+    })
+    .await;
+    hub.app_ready.send_replace(true);
+}
+
+/// Calls `call` until the app answers it, backing off while it is unreachable or failing; an
+/// app that refuses it (4xx) is not asked again.
+async fn until_answered<F, Fut>(hub: &Hub, what: &str, call: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<serde_json::Value, AppError>>,
+{
     let mut backoff = FIRST_BACKOFF;
     loop {
-        match hub.app.sweep(alone).await {
+        match call().await {
             Ok(outcome) => {
-                tracing::info!(%outcome, "the app knows the hub started");
-                break;
+                tracing::info!(%outcome, "{what}: done");
+                return;
             }
             Err(AppError::Status(status)) if is_refusal(status) => {
-                tracing::error!(status, "the app refused the hub's start");
-                break;
+                tracing::error!(status, "{what}: the app refused");
+                return;
             }
             Err(e) => {
                 hub.metrics.app_error();
-                tracing::warn!("telling the app the hub started failed: {e}; retrying");
+                tracing::warn!("{what} failed: {e}; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
-    hub.app_ready.send_replace(true);
 }
