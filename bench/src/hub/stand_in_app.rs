@@ -1,5 +1,6 @@
-//! A stand-in for the app's three internal routes the hub calls, so the hub runs without a
-//! real app: gateway auth (200 for the benchmark's gateways and token), events and sweep. It
+//! A stand-in for the app's internal routes the hub calls, so the hub runs without a real
+//! app: gateway auth (200 for the benchmark's gateways and token), events, migrations and
+//! sweep. It
 //! runs in the benchmark's own process, so a hub process's memory is the hub's alone; its
 //! events route can be made slow.
 
@@ -40,6 +41,7 @@ impl StandInApp {
             .route("/internal/gateways/auth", post(auth))
             .route("/internal/gateways/{id}/events", post(events))
             .route("/internal/sweep", post(sweep))
+            .route("/internal/migrate", post(migrate))
             .with_state(events_delay.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -100,6 +102,17 @@ async fn events(
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     (StatusCode::OK, Json(json!({ "recorded": true })))
+}
+
+/// As the app answers once its schema is current: nothing applied.
+async fn migrate(headers: HeaderMap) -> (StatusCode, Json<Value>) {
+    if !authorized(&headers) {
+        return (StatusCode::UNAUTHORIZED, Json(json!({})));
+    }
+    (
+        StatusCode::OK,
+        Json(json!({ "applied": [], "schema_version": 1 })),
+    )
 }
 
 async fn sweep(headers: HeaderMap) -> (StatusCode, Json<Value>) {
