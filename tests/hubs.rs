@@ -1,7 +1,8 @@
 //! Several hubs behind one address, sharing one Redis: a browser on one hub drives a gateway
 //! on another (output, input, resume, the writer lease, revocation), the app's relay reaches
 //! the gateway through either hub, and when the gateway's hub dies the gateway comes back on
-//! another and the browser resumes with a `gap` and a snapshot, nothing lost beyond it.
+//! another and the browser resumes with a `gap` and a snapshot, nothing lost beyond it; when
+//! Redis crashes and comes back empty, bridges close and form again, and nothing is lost.
 
 mod hub_support;
 
@@ -398,4 +399,74 @@ async fn a_dead_hubs_gateway_that_stays_away_is_recorded_offline_by_a_surviving_
         assert!(tokio::time::Instant::now() < deadline, "B's record stayed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Redis crashes and comes back empty: the hub whose browser was bridged closes it (1012), the
+/// gateway stays linked to its own hub throughout, and once both hubs are back on Redis (the
+/// owner re-claims the gateway, each subscribes again) the browser resumes through a new
+/// bridge with every frame the gateway sent meanwhile, in order, and types into it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_that_loses_redis_closes_its_bridges_and_bridges_again_once_redis_is_back() {
+    let mut redis = RedisServer::start().unwrap();
+    let (world, b) = two_hubs(&redis).await;
+    let a = world.hub_addr;
+    let mut gateway = gateway_on(&world, b.addr).await;
+    let mut browser = browser_on(&world, a, Mode::ReadWrite, None).await;
+    answer(&mut gateway, snapshot_for).await;
+    browser.json_of("session.snapshot").await;
+    gateway.output(SESSION, 0, b"before").await;
+    assert_eq!(browser.frame().await, (0, b"before".to_vec()));
+
+    tokio::task::block_in_place(|| redis.kill());
+    loop {
+        match browser.next().await {
+            Received::Closed(code) => {
+                assert_eq!(code, Some(1012));
+                break;
+            }
+            Received::Frame { seq, .. } => panic!("frame {seq} after redis died"),
+            Received::Json(_) => {}
+        }
+    }
+    for seq in 1..=3 {
+        gateway.output(SESSION, seq, b"during").await;
+    }
+    tokio::task::block_in_place(|| redis.restart()).unwrap();
+
+    // Until B has claimed the gateway again, A takes it for unclaimed and answers an attach
+    // itself (a `gap`, no output) or refuses it; B's new claim moves such browsers to B
+    // (1012). Then an attach on A resumes from seq 0 through a bridge to B.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut resumed = 'attach: loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "A never bridged again after redis came back"
+        );
+        let ticket = world.ticket(SESSION, Mode::ReadWrite);
+        if let Ok(mut attempt) =
+            Client::try_attach(a, &world.vps.id, SESSION, &ticket, Some(0)).await
+        {
+            loop {
+                match tokio::time::timeout(WAIT, attempt.next()).await {
+                    Ok(Received::Frame { seq, payload }) => {
+                        assert_eq!((seq, payload), (1, b"during".to_vec()));
+                        break 'attach attempt;
+                    }
+                    Ok(Received::Json(_)) => {}
+                    Ok(Received::Closed(_)) => break,
+                    Err(_) => panic!("an attach on A neither resumed nor closed"),
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for seq in 2..=3 {
+        assert_eq!(resumed.frame().await, (seq, b"during".to_vec()));
+    }
+    gateway.output(SESSION, 4, b"after").await;
+    assert_eq!(resumed.frame().await, (4, b"after".to_vec()));
+    input(&mut resumed, "eQ==").await;
+    assert_eq!(answer(&mut gateway, |_| None).await["data"], "eQ==");
+    assert_eq!(healthz(b.addr).await["owned_gateways"], 1);
+    b.shutdown().await;
 }

@@ -35,41 +35,26 @@ impl RedisServer {
     pub fn start() -> anyhow::Result<Self> {
         for _ in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-            let dir = tempfile::tempdir()?;
-            let mut child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                ])
-                .args(["--appendonly", "no", "--databases", &DATABASES.to_string()])
-                .arg("--dir")
-                .arg(dir.path())
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .context("starting redis-server (install it with scripts/setup)")?;
-            let stdout = child.stdout.take().context("redis-server has no stdout")?;
-            let ready = BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .any(|line| line.contains("Ready to accept connections"));
-            if ready {
+            if let Some((child, dir)) = spawn(port)? {
                 return Ok(Self {
                     child,
                     port,
                     _dir: dir,
                 });
             }
-            // The port was taken between the probe and the start: try another.
-            let _ = child.kill();
-            let _ = child.wait();
         }
         bail!("redis-server did not start on any free port")
+    }
+
+    /// Starts the server again on its port after [`RedisServer::kill`], empty, as a Redis
+    /// without persistence comes back from a crash.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        let (child, dir) = spawn(self.port)?
+            .with_context(|| format!("redis-server did not restart on {}", self.port))?;
+        self.child = child;
+        self._dir = dir;
+        Ok(())
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -87,6 +72,40 @@ impl RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `redis-server` on `port`, once it accepts connections; `None` if it did not (the port was
+/// taken).
+fn spawn(port: u16) -> anyhow::Result<Option<(Child, tempfile::TempDir)>> {
+    let dir = tempfile::tempdir()?;
+    let mut child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--appendonly", "no", "--databases", &DATABASES.to_string()])
+        .arg("--dir")
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting redis-server (install it with scripts/setup)")?;
+    let stdout = child.stdout.take().context("redis-server has no stdout")?;
+    let ready = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("Ready to accept connections"));
+    if ready {
+        return Ok(Some((child, dir)));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(None)
 }
 
 impl Drop for RedisServer {

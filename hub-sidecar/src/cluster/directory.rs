@@ -9,14 +9,22 @@ use std::{collections::HashMap, sync::Arc};
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::{Cluster, ClusterError, gateway_key, hub_key, lock, reaper::record_key, wire::Header};
+use super::{
+    Cluster, ClusterError, claims_key, gateway_key, hub_key, lock, reaper::record_key, wire::Header,
+};
 use crate::{hub::Hub, outbox::close};
 
-/// Sets a claim only if it is still this hub's (or lapsed): a hub that missed another's claim
-/// learns here that it lost it.
+/// Sets a claim only if it is still this hub's (1), or again if it lapsed (2: Redis lost it,
+/// or this hub was late), then keeping the claim counter (KEYS[2]) at least this claim's
+/// number; 0 if another hub holds it now: a hub that missed another's claim learns here that
+/// it lost it.
 const REFRESH_CLAIM: &str = "local v = redis.call('GET', KEYS[1]) \
-    if v == false or v == ARGV[1] then \
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 else return 0 end";
+    if v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end \
+    if v ~= false then return 0 end \
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) \
+    local n = tonumber(redis.call('GET', KEYS[2]) or '0') \
+    if n < tonumber(ARGV[3]) then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end \
+    return 2";
 
 /// How long a gateway's claim counter is kept after its last claim.
 const CLAIM_COUNTER_MS: u64 = 24 * 3600 * 1000;
@@ -30,7 +38,7 @@ impl Cluster {
     /// browsers and bridges for it then reconnect to this one.
     pub async fn claim(&self, gateway_id: &str) -> Result<(), ClusterError> {
         let mut conn = self.conn().await?;
-        let counter = format!("{}:claims", gateway_key(gateway_id));
+        let counter = claims_key(gateway_id);
         let (n,): (u64,) = redis::pipe()
             .atomic()
             .cmd("INCR")
@@ -113,10 +121,10 @@ impl Cluster {
     async fn refresh(&self, hub: &Hub) -> Result<(), ClusterError> {
         let record_ms = self.record_ms(hub.config.timers.gateway_grace);
         let mut conn = self.conn().await?;
-        let held: Vec<String> = {
+        let held: Vec<(String, u64)> = {
             let mut owned = lock(&self.owned);
             owned.retain(|id, _| hub.existing(id).is_some_and(|g| g.holds_claim()));
-            owned.keys().cloned().collect()
+            owned.iter().map(|(id, n)| (id.clone(), *n)).collect()
         };
         let record = record_key(&self.id);
         let mut pipe = redis::pipe();
@@ -131,25 +139,44 @@ impl Cluster {
             .arg(&record)
             .ignore();
         if !held.is_empty() {
-            pipe.cmd("SADD").arg(&record).arg(&held).ignore();
+            let ids: Vec<&str> = held.iter().map(|(id, _)| id.as_str()).collect();
+            pipe.cmd("SADD").arg(&record).arg(&ids).ignore();
             pipe.cmd("PEXPIRE").arg(&record).arg(record_ms).ignore();
         }
         pipe.query_async::<()>(&mut conn).await?;
-        for gateway_id in held {
+        for (gateway_id, n) in held {
             let kept: i64 = redis::cmd("EVAL")
                 .arg(REFRESH_CLAIM)
-                .arg(1)
+                .arg(2)
                 .arg(gateway_key(&gateway_id))
+                .arg(claims_key(&gateway_id))
                 .arg(&self.id)
                 .arg(self.lease_ms())
+                .arg(n)
+                .arg(CLAIM_COUNTER_MS)
                 .query_async(&mut conn)
                 .await?;
-            if kept == 0 {
-                tracing::info!(gateway_id, "another hub holds this gateway now");
-                lock(&self.owned).remove(&gateway_id);
-                if let Some(gateway) = hub.existing(&gateway_id) {
-                    gateway.hand_off(close::SERVICE_RESTART, "the gateway moved to another hub");
+            match kept {
+                0 => {
+                    tracing::info!(gateway_id, "another hub holds this gateway now");
+                    lock(&self.owned).remove(&gateway_id);
+                    if let Some(gateway) = hub.existing(&gateway_id) {
+                        gateway
+                            .hand_off(close::SERVICE_RESTART, "the gateway moved to another hub");
+                    }
                 }
+                // Claimed again: hubs that took it for unclaimed meanwhile (and answered its
+                // browsers themselves) send them here, as after a first claim.
+                2 => {
+                    tracing::info!(gateway_id, "claimed again after the claim lapsed");
+                    let claimed = Header::Claimed {
+                        hub: self.id.clone(),
+                        gateway_id,
+                        n,
+                    };
+                    self.broadcast(&claimed, &[]).await?;
+                }
+                _ => {}
             }
         }
         let peers = self.peers();

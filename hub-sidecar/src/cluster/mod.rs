@@ -108,6 +108,11 @@ pub fn gateway_key(gateway_id: &str) -> String {
     format!("chatcode:gateway:{gateway_id}")
 }
 
+/// The counter of claims on `gateway_id`: each claim's number orders it against the others.
+pub fn claims_key(gateway_id: &str) -> String {
+    format!("{}:claims", gateway_key(gateway_id))
+}
+
 /// The liveness key of hub `id`.
 pub fn hub_key(id: &str) -> String {
     format!("chatcode:hub:{id}")

@@ -9,7 +9,7 @@ use std::{collections::HashMap, sync::Arc};
 use chatcode_core::{hub_events::HubEvent, time::now_ms};
 use redis::aio::ConnectionManager;
 
-use super::{Cluster, ClusterError, gateway_key, hub_key};
+use super::{Cluster, ClusterError, claims_key, gateway_key, hub_key};
 use crate::{event_queue::Source, hub::Hub};
 
 /// The key of hub `id`'s record of held gateways.
@@ -154,7 +154,7 @@ async fn claim_counts(
     let mut counts = HashMap::new();
     for gateway_id in gateways {
         let n: Option<u64> = redis::cmd("GET")
-            .arg(format!("{}:claims", gateway_key(&gateway_id)))
+            .arg(claims_key(&gateway_id))
             .query_async(conn)
             .await?;
         counts.insert(gateway_id, n.unwrap_or(0));
