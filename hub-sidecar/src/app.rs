@@ -114,18 +114,7 @@ impl AppClient {
     /// `POST /internal/migrate`: applies the schema's pending migrations (each runs once, so
     /// every hub may ask at start-up); the app's account of what it did.
     pub async fn migrate(&self) -> Result<serde_json::Value, AppError> {
-        let response = self
-            .post("/internal/migrate")
-            .send()
-            .await
-            .map_err(|e| AppError::Unreachable(e.to_string()))?;
-        match response.status().as_u16() {
-            200 => response
-                .json()
-                .await
-                .map_err(|e| AppError::Unreachable(e.to_string())),
-            status => Err(AppError::Status(status)),
-        }
+        self.answer_of("/internal/migrate", None).await
     }
 
     /// `POST /internal/sweep`; `hub_started` on the hub's first call, so the app disconnects
@@ -136,27 +125,27 @@ impl AppClient {
         } else {
             serde_json::json!({})
         };
-        let response = self
-            .post("/internal/sweep")
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| AppError::Unreachable(e.to_string()))?;
-        match response.status().as_u16() {
-            200 => response
-                .json()
-                .await
-                .map_err(|e| AppError::Unreachable(e.to_string())),
-            status => Err(AppError::Status(status)),
-        }
+        self.answer_of("/internal/sweep", Some(&body)).await
     }
 
     /// `POST /internal/billing/sweep`: the budget guard powers off the VPSes of users out of
     /// credits for longer than their grace.
     pub async fn billing_sweep(&self) -> Result<serde_json::Value, AppError> {
-        let response = self
-            .post("/internal/billing/sweep")
-            .json(&serde_json::json!({}))
+        self.answer_of("/internal/billing/sweep", Some(&serde_json::json!({})))
+            .await
+    }
+
+    /// `POST path`, with `body` as JSON if there is one, to a route that answers 200 with JSON.
+    async fn answer_of(
+        &self,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, AppError> {
+        let mut request = self.post(path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| AppError::Unreachable(e.to_string()))?;
