@@ -110,13 +110,7 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
         )
         .await
         .unwrap();
-    let form = browser.find(Locator::Css("#create-vps")).await.unwrap();
-    form.find(Locator::Css("select[name=region]"))
-        .await
-        .unwrap()
-        .select_by_value("ams3")
-        .await
-        .unwrap();
+    choose(browser, "#create-vps select[name=region]", "ams3").await;
     chrome
         .wait_until(
             "the size picker filled",
@@ -125,24 +119,9 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
         )
         .await
         .unwrap();
-    form.find(Locator::Css("select[name=size]"))
-        .await
-        .unwrap()
-        .select_by_value("s-1vcpu-1gb")
-        .await
-        .unwrap();
-    form.find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("workbench")
-        .await
-        .unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose(browser, "#create-vps select[name=size]", "s-1vcpu-1gb").await;
+    fill(browser, "#create-vps input[name=name]", "workbench").await;
+    click(browser, "#create-vps button[type=submit]").await;
     let vps_id = chrome
         .wait_until(
             "the new VPS listed",
@@ -183,19 +162,8 @@ async fn a_person_drives_a_terminal_from_sign_in_to_a_cut_link() {
         .wait_until("the VPS page", &page_ready("vps"), STEP)
         .await
         .unwrap();
-    let form = browser.find(Locator::Css("#new-session")).await.unwrap();
-    form.find(Locator::Css("input[name=title]"))
-        .await
-        .unwrap()
-        .send_keys("demo")
-        .await
-        .unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(browser, "#new-session input[name=title]", "demo").await;
+    click(browser, "#new-session button[type=submit]").await;
     chrome
         .wait_until(
             "the session running",
@@ -417,6 +385,17 @@ async fn fill(browser: &fantoccini::Client, selector: &str, text: &str) {
         .await
         .unwrap()
         .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Picks `value` in the `<select>` that `selector` names.
+async fn choose(browser: &fantoccini::Client, selector: &str, value: &str) {
+    browser
+        .find(Locator::Css(selector))
+        .await
+        .unwrap()
+        .select_by_value(value)
         .await
         .unwrap();
 }
