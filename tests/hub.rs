@@ -81,12 +81,7 @@ async fn a_gateway_with_cloud_init_credentials_connects_and_its_vps_turns_active
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
-    let metrics = reqwest::get(format!("http://{}/metrics", world.hub_addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = world.metrics().await;
     assert!(
         metrics.contains("chatcode_hub_gateways_connected 0"),
         "{metrics}"
@@ -512,12 +507,7 @@ async fn a_browser_that_stops_reading_falls_behind_without_slowing_the_others() 
     stalled.json_of("session.snapshot").await;
     gateway.output(SESSION, frames, b"live again").await;
     assert_eq!(stalled.frame().await, (frames, b"live again".to_vec()));
-    let metrics = reqwest::get(format!("http://{}/metrics", world.hub_addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = world.metrics().await;
     assert!(
         metrics.contains("chatcode_hub_evictions_total 0\n"),
         "{metrics}"
@@ -776,12 +766,7 @@ async fn a_health_storm_is_coalesced_and_a_gateway_flooding_session_events_is_cl
         gateway.send_text(error.to_string()).await;
     }
     assert_eq!(gateway.closed().await, Some(1008));
-    let metrics = reqwest::get(format!("http://{}/metrics", world.hub_addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = world.metrics().await;
     assert!(
         metrics.contains("chatcode_hub_gateways_flooding_closed_total 1\n"),
         "{metrics}"

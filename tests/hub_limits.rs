@@ -13,15 +13,6 @@ const ONE: &str = "ses-limits000000000000001";
 const TWO: &str = "ses-limits000000000000002";
 const THREE: &str = "ses-limits000000000000003";
 
-async fn metrics(world: &World) -> String {
-    reqwest::get(format!("http://{}/metrics", world.hub_addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 async fn healthz(world: &World) -> Value {
     reqwest::get(format!("http://{}/healthz", world.hub_addr))
         .await
@@ -67,7 +58,7 @@ async fn sessions_browsers_and_sockets_are_capped() {
     let mut browser = attach(&world, ONE).await.unwrap();
     answer_snapshot(&mut gateway).await;
     browser.json_of("session.snapshot").await;
-    let text = metrics(&world).await;
+    let text = world.metrics().await;
     assert!(
         text.contains("chatcode_hub_frames_dropped_total 1\n"),
         "{text}"
@@ -85,7 +76,7 @@ async fn sessions_browsers_and_sockets_are_capped() {
     let _third = attach(&world, TWO).await.unwrap();
     answer_snapshot(&mut gateway).await;
     assert_eq!(attach(&world, TWO).await.err(), Some(503));
-    let text = metrics(&world).await;
+    let text = world.metrics().await;
     assert!(
         text.contains("chatcode_hub_sockets_refused_total 1\n"),
         "{text}"
@@ -138,7 +129,7 @@ async fn a_browser_typing_too_fast_is_told_and_nobody_else_is() {
         .send(json!({"type": "ack", "schema_version": "1", "request_id": "other-1", "ok": true}))
         .await;
     assert_eq!(other.json_of("ack").await["request_id"], "other-1");
-    let text = metrics(&world).await;
+    let text = world.metrics().await;
     assert!(
         text.contains("chatcode_hub_browser_messages_limited_total 1\n"),
         "{text}"
