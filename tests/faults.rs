@@ -511,6 +511,10 @@ async fn a_browser_sending_garbage_is_closed_and_nobody_else_notices() {
     let world = World::new().await;
     let sim = sim(format!("ws://{}/gw/connect", world.hub_addr), &world.vps);
     sim.wait_connected(DEADLINE).await.unwrap();
+    // The socket is open before the hub has linked the gateway; the app records the link.
+    world
+        .wait_for_vps("connected", |d| d["gateway"]["connected"] == true)
+        .await;
     start_session(&world, SESSION).await;
     let mut good = world.browser(SESSION, Mode::ReadWrite, None).await;
     good.json_of("session.snapshot").await;
