@@ -1,5 +1,6 @@
 //! The app's internal routes, as the hub calls them: gateway authentication (successes cached
-//! briefly), event batches, migrations and the sweeps. Always with `Authorization: Bearer <hub_secret>`.
+//! briefly), event batches, migrations and the sweeps. Always with
+//! `Authorization: Bearer <hub_secret>`.
 
 use std::{
     collections::HashMap,

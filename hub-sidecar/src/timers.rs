@@ -75,7 +75,16 @@ async fn app_sweep(hub: Arc<Hub>, mut stop: watch::Receiver<bool>) {
 /// hub started (so gateways it has connected, through a hub now gone, are disconnected); each
 /// retried with back-off until the app answers. Then events may be recorded.
 async fn announce_start(hub: &Hub) {
-    until_answered(hub, "applying the app's migrations", || hub.app.migrate()).await;
+    // A migration that fails answers 500 and fails again when asked again: the hub goes on
+    // with the schema there is (the error is logged) rather than never recording an event.
+    let failed_migration = |status| is_refusal(status) || status == 500;
+    until_answered(
+        hub,
+        "applying the app's migrations",
+        failed_migration,
+        || hub.app.migrate(),
+    )
+    .await;
     // Several hubs: while another hub lives, the gateways it holds are connected; only a hub
     // starting alone tells the app to forget every connection.
     let alone = match &hub.cluster {
@@ -88,7 +97,7 @@ async fn announce_start(hub: &Hub) {
         },
         None => true,
     };
-    until_answered(hub, "telling the app the hub started", || {
+    until_answered(hub, "telling the app the hub started", is_refusal, || {
         hub.app.sweep(alone)
     })
     .await;
@@ -96,8 +105,8 @@ async fn announce_start(hub: &Hub) {
 }
 
 /// Calls `call` until the app answers it, backing off while it is unreachable or failing; an
-/// app that refuses it (4xx) is not asked again.
-async fn until_answered<F, Fut>(hub: &Hub, what: &str, call: F)
+/// answer whose status is `final_status` (a refusal, say) is not asked again.
+async fn until_answered<F, Fut>(hub: &Hub, what: &str, final_status: fn(u16) -> bool, call: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<serde_json::Value, AppError>>,
@@ -109,8 +118,11 @@ where
                 tracing::info!(%outcome, "{what}: done");
                 return;
             }
-            Err(AppError::Status(status)) if is_refusal(status) => {
-                tracing::error!(status, "{what}: the app refused");
+            Err(AppError::Status(status)) if final_status(status) => {
+                tracing::error!(
+                    status,
+                    "{what}: the app answered HTTP {status}; not asking again"
+                );
                 return;
             }
             Err(e) => {

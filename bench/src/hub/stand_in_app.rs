@@ -1,8 +1,7 @@
 //! A stand-in for the app's internal routes the hub calls, so the hub runs without a real
 //! app: gateway auth (200 for the benchmark's gateways and token), events, migrations and
-//! sweep. It
-//! runs in the benchmark's own process, so a hub process's memory is the hub's alone; its
-//! events route can be made slow.
+//! sweep. It runs in the benchmark's own process, so a hub process's memory is the hub's
+//! alone; its events route can be made slow.
 
 use std::{
     net::SocketAddr,
